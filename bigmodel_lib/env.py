@@ -1,0 +1,191 @@
+"""Where the course runs: seeds, device, profile and Colab (chapter 00).
+
+A *profile* scales data and models to the machine:
+
+- ``default``: a laptop CPU, a few minutes per chapter, never touches the network.
+  This is what CI runs.
+- ``gpu``: Colab or any CUDA machine; bigger data and models, may download them.
+
+The profile comes from the ``BIGMODEL_PROFILE`` environment variable; when it is
+unset, ``gpu`` is chosen if CUDA is present and ``default`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+PROFILES = ("default", "gpu")
+PROFILE_ENV = "BIGMODEL_PROFILE"
+
+T = TypeVar("T")
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with one call.
+
+    Returns the seed, so a notebook can print what it used.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The best device here: CUDA, then Apple's MPS, then the CPU.
+
+    ``prefer`` ("cuda", "mps" or "cpu") asks for one; asking for a device that is
+    not available is an error rather than a silent fallback.
+    """
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+        "cpu": True,
+    }
+    if prefer is not None:
+        if prefer not in available:
+            raise ValueError(f"unknown device {prefer!r}; choose one of {sorted(available)}")
+        if not available[prefer]:
+            raise ValueError(f"device {prefer!r} is not available on this machine")
+        return torch.device(prefer)
+    for name in ("cuda", "mps", "cpu"):
+        if available[name]:
+            return torch.device(name)
+    raise AssertionError("unreachable: the CPU is always available")
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def get_profile() -> str:
+    """The active profile: ``BIGMODEL_PROFILE`` if set, else ``gpu`` with CUDA, else ``default``.
+
+    An unknown value is an error that names the allowed ones.
+    """
+    value = os.environ.get(PROFILE_ENV, "").strip().lower()
+    if not value:
+        return "gpu" if torch.cuda.is_available() else "default"
+    if value not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_ENV}={os.environ[PROFILE_ENV]!r} is not a profile; "
+            f"allowed values are {', '.join(PROFILES)}"
+        )
+    return value
+
+
+def pick(default: T, gpu: T) -> T:
+    """Choose a setting by profile: ``n_rows = pick(default=2_000, gpu=120_000)``."""
+    return gpu if get_profile() == "gpu" else default
+
+
+def network_allowed() -> bool:
+    """Whether code may download data or weights: only in the ``gpu`` profile.
+
+    The default profile never touches the network, so the course runs offline.
+    """
+    return get_profile() == "gpu"
+
+
+def setup(seed: int = 0, quiet: bool = False) -> torch.device:
+    """The one call in every notebook's setup cell: seed everything, pick the device.
+
+    Prints the profile and device (unless ``quiet``) and returns the device.
+    """
+    seed_everything(seed)
+    device = get_device()
+    profile = get_profile()
+    if not quiet:
+        where = "Colab" if in_colab() else "local"
+        print(f"profile={profile}  device={device.type}  seed={seed}  ({where})")
+    return device
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NEWS_FILES = ("news/train.csv", "news/test.csv")  # the bundled corpus, relative to data_dir()
+AG_NEWS_ENV = "BIGMODEL_AG_NEWS_DIR"
+
+
+def data_dir() -> Path:
+    """The course's ``data/`` folder (``BIGMODEL_DATA_DIR`` overrides it)."""
+    override = os.environ.get("BIGMODEL_DATA_DIR")
+    folder = Path(override) if override else REPO_ROOT / "data"
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"the course data folder {folder} does not exist; run the course from a clone of "
+            "its repository, or point BIGMODEL_DATA_DIR at a copy of its data/ folder"
+        )
+    return folder
+
+
+def _version(module: str) -> str:
+    from importlib import import_module
+
+    return str(getattr(import_module(module), "__version__", "installed"))
+
+
+def environment_report(verbose: bool = True) -> dict[str, tuple[bool, str]]:
+    """Check every requirement of the course; print OK/FAIL per line; return the results.
+
+    Each entry maps a requirement to ``(ok, detail)``. Nothing here touches the network.
+    """
+    import importlib.util
+
+    results: dict[str, tuple[bool, str]] = {}
+
+    def record(name: str, test) -> None:
+        try:
+            ok, detail = test()
+        except Exception as err:  # a failed probe is a FAIL line, not a crash
+            ok, detail = False, f"{type(err).__name__}: {err}"
+        results[name] = (bool(ok), detail)
+
+    record("python >= 3.11", lambda: (sys.version_info >= (3, 11), sys.version.split()[0]))
+    for module in ("torch", "numpy", "matplotlib", "transformers", "ipywidgets", "sklearn", "tqdm"):
+        record(module, lambda m=module: (True, _version(m)))
+
+    def widget_extension():
+        spec = importlib.util.find_spec("jupyterlab_widgets")
+        if spec is None:
+            return False, "jupyterlab_widgets is not installed: sliders will not render in JupyterLab"
+        if in_colab():
+            return True, "Colab renders widgets itself"
+        prefix = Path(sys.prefix) / "share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager"
+        return prefix.is_dir(), f"{_version('jupyterlab_widgets')} at {prefix}"
+
+    record("JupyterLab widget extension", widget_extension)
+    record("device", lambda: (True, f"{get_device().type} (profile {get_profile()})"))
+
+    def offline_model():
+        from bigmodel_lib.models import MINILM_SHA256, verify_minilm
+
+        folder = verify_minilm()
+        return True, f"{folder.name}/model.safetensors sha256 {MINILM_SHA256[:12]}... matches"
+
+    record("offline model (all-MiniLM-L6-v2)", offline_model)
+
+    def bundled_data():
+        folder = data_dir()
+        missing = [name for name in NEWS_FILES if not (folder / name).is_file()]
+        return not missing, f"missing {missing}" if missing else f"{len(NEWS_FILES)} files in {folder.name}/"
+
+    record("bundled news corpus", bundled_data)
+    ag_dir = os.environ.get(AG_NEWS_ENV)
+    if ag_dir:
+        record(f"AG News rows ({AG_NEWS_ENV})",
+               lambda: ((Path(ag_dir) / "train.csv").is_file(), str(Path(ag_dir) / "train.csv")))
+    if verbose:
+        width = max(len(name) for name in results)
+        for name, (ok, detail) in results.items():
+            print(f"{'OK  ' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+    return results

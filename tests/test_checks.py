@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+import torch
+
+from bigmodel_lib.checks import CheckFailed, check
+
+
+@pytest.fixture
+def learner(monkeypatch):
+    """A learner's notebook: failures print, they do not raise."""
+    monkeypatch.delenv("BIGMODEL_TESTING", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+
+
+def test_pass_prints_the_value(learner, capsys):
+    assert check(0.1 + 0.2, 0.3, "sum")
+    assert capsys.readouterr().out.startswith("PASS  sum: 0.3")
+
+
+@pytest.mark.parametrize(
+    "got, expected",
+    [
+        (torch.tensor([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9])),
+        ([[1, 2], [3, 4]], np.array([[1.0, 2.0], [3.0, 4.0]])),
+        (torch.tensor(3.0, requires_grad=True), 3),
+        ({"a": 1.0, "b": [1.0, 2.0]}, {"a": 1.0 + 1e-12, "b": [1.0, 2.0]}),
+        ("Sports", "Sports"),
+        (True, True),
+    ],
+)
+def test_agreeing_values_pass(learner, got, expected):
+    assert check(got, expected)
+
+
+@pytest.mark.parametrize(
+    "got, expected, reason",
+    [
+        (1.0, 1.1, "largest difference"),
+        (torch.ones(2, 3), torch.ones(3, 2), "shape"),
+        (float("nan"), 1.0, "NaN"),
+        (torch.tensor([1.0, float("inf")]), torch.tensor([1.0, 2.0]), "NaN or infinity"),
+        ({"a": 1}, {"b": 1}, "keys"),
+        ("World", "Sports", ""),
+        (True, 1.0, ""),
+    ],
+)
+def test_disagreeing_values_fail_with_both_values(learner, capsys, got, expected, reason):
+    assert not check(got, expected, "x")
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL  x: got") and "expected" in out and reason in out
+
+
+def test_tolerances_are_used(learner):
+    assert check(1.0, 1.05, rtol=0.1)
+    assert not check(1.0, 1.05, rtol=1e-3)
+    assert check(0.0, 1e-6, atol=1e-5)
+    with pytest.raises(ValueError, match="non-negative"):
+        check(1.0, 1.0, rtol=-1)
+
+
+def test_raises_when_running_as_a_test(monkeypatch):
+    monkeypatch.setenv("BIGMODEL_TESTING", "1")
+    with pytest.raises(CheckFailed, match="got 2"):
+        check(2, 3, "wrong formula")
+    monkeypatch.delenv("BIGMODEL_TESTING")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(CheckFailed):
+        check(2, 3)
+    assert check(3, 3)

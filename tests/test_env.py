@@ -1,0 +1,103 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from bigmodel_lib import env
+
+
+def test_seed_everything_repeats_all_three_generators():
+    env.seed_everything(123)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    env.seed_everything(123)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+def test_seed_everything_rejects_non_integers(bad):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        env.seed_everything(bad)
+
+
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert env.get_device().type == "cpu"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert env.get_device().type == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert env.get_device().type == "cuda"
+
+
+def test_get_device_refuses_unavailable_or_unknown(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="not available"):
+        env.get_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        env.get_device("tpu")
+    assert env.get_device("cpu").type == "cpu"
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    assert env.get_profile() == "gpu"
+    assert env.pick(default=1, gpu=2) == 2
+    assert env.network_allowed()
+    monkeypatch.setenv("BIGMODEL_PROFILE", " Default ")
+    assert env.get_profile() == "default"
+    assert env.pick(default=1, gpu=2) == 1
+    assert not env.network_allowed()
+
+
+def test_profile_defaults_to_gpu_only_with_cuda(monkeypatch):
+    monkeypatch.delenv("BIGMODEL_PROFILE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert env.get_profile() == "default"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert env.get_profile() == "gpu"
+
+
+def test_unknown_profile_names_the_allowed_values(monkeypatch):
+    monkeypatch.setenv("BIGMODEL_PROFILE", "laptop")
+    with pytest.raises(ValueError, match="default, gpu"):
+        env.get_profile()
+
+
+def test_in_colab(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert not env.in_colab()
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab")
+    assert env.in_colab()
+
+
+def test_setup_seeds_and_prints(capsys):
+    device = env.setup(seed=5)
+    assert device == env.get_device()
+    assert "seed=5" in capsys.readouterr().out
+    a = torch.rand(3)
+    env.setup(seed=5, quiet=True)
+    assert torch.equal(a, torch.rand(3))
+    assert capsys.readouterr().out == ""
+
+
+def test_data_dir_override_and_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path))
+    assert env.data_dir() == tmp_path
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="BIGMODEL_DATA_DIR"):
+        env.data_dir()
+
+
+def test_environment_report_flags_missing_data(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path))
+    results = env.environment_report()
+    out = capsys.readouterr().out
+    assert results["python >= 3.11"][0]
+    assert results["torch"][0]
+    assert not results["bundled news corpus"][0]
+    assert "FAIL  bundled news corpus" in out
+    (tmp_path / "news").mkdir()
+    for name in env.NEWS_FILES:
+        (tmp_path / name).write_text('"1","t","d"\n')
+    assert env.environment_report(verbose=False)["bundled news corpus"][0]
