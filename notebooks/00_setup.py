@@ -135,7 +135,7 @@ import ipywidgets as widgets
 
 widgets.interact(draw_step,
                  a=widgets.FloatSlider(value=1.0, min=0.2, max=2.0, step=0.1, description="a"),
-                 lr=widgets.FloatSlider(value=0.3, min=0.05, max=1.2, step=0.05, description="lr"))
+                 lr=widgets.FloatSlider(value=0.3, min=0.05, max=1.2, step=0.05, description="lr"));
 
 # %% [markdown]
 # ## 4. Live loss plots
@@ -169,7 +169,7 @@ plot = LivePlot(title="gradient descent on (w-3)^2, lr=0.1", ylabel="f(w)", logy
 losses = [None]
 for _ in progress(range(1), desc="training"):
     losses = gradient_descent(lr=0.1, plot=plot, delay=0.02)
-plot.close()
+plot.close();
 
 # %% [markdown]
 # The loss falls by the same factor every step: $w_{t+1} - 3 = (1 - 2\eta)(w_t - 3)$,
