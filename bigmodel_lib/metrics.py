@@ -248,17 +248,11 @@ def precision_recall_f1(
     else:
         classes = _classes(t, p, labels)
     tp, predicted, support = _per_class_counts(t, p, classes)
-    if average == "micro":
-        tp, predicted, support_used = (
-            tp.sum(keepdims=True),
-            predicted.sum(keepdims=True),
-            support.sum(keepdims=True),
-        )
-    else:
-        support_used = support
+    if average == "micro":  # pool the counts of every class, then divide once
+        tp, predicted, support = (n.sum(keepdims=True) for n in (tp, predicted, support))
     precision = _divide(tp, predicted)
-    recall = _divide(tp, support_used)
-    f1 = _divide(2 * tp, predicted + support_used)
+    recall = _divide(tp, support)
+    f1 = _divide(2 * tp, predicted + support)
     if average is None:
         return precision, recall, f1, support
     weights = support if average == "weighted" and support.sum() > 0 else None
