@@ -159,8 +159,9 @@ def training_flops(
     What the rule omits:
 
     - attention scores: Q·Kᵀ and the weighted sum of V cost 4·n_ctx·d_model FLOPs per token
-      per layer forward, 12·n_layers·n_ctx·d_model with the backward pass. Give
-      ``n_layers, n_ctx, d_model`` to add this term (about 1.4% for GPT-3);
+      per layer forward, 12·n_layers·n_ctx·d_model with the backward pass, as full matrix
+      products (what torch counts; kernels that skip the masked half of causal attention
+      do half). Give ``n_layers, n_ctx, d_model`` to add this term (2.8% for GPT-3);
     - the projection onto the vocabulary when it is tied to the embeddings (compute with
       no extra parameters), while embedding look-ups cost nothing: for small models, count
       N without the embeddings;

@@ -8,6 +8,10 @@
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -157,7 +161,7 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 
 # %% [markdown]
 # ```mermaid
-# flowchart LR
+# flowchart TD
 #     INV["Investors and states<br/>(venture capital, big tech, public funds)"] -->|equity, grants| LAB["AI lab"]
 #     LAB -->|buys or rents GPUs| CLOUD["Chip makers and clouds"]
 #     LAB -->|salaries| PEOPLE["Researchers and engineers"]
@@ -292,7 +296,16 @@ print(f"  + attention term:         {with_attention:>13,.0f}")
 bml.check(with_attention, measured, "6ND + attention vs torch's FLOP counter");
 
 # %% [markdown]
-# For GPT-3 the attention term adds only 1.4% and the embeddings are 0.4% of $N$, which is
+# At GPT-3's scale both corrections are small:
+
+# %%
+gpt3 = configs["GPT-3 175B"]
+attention_share = training_flops(175e9, 300e9, n_layers=96, n_ctx=2048, d_model=12288) / gpt3_flops - 1
+embedding_share = (gpt3.vocab_size + gpt3.n_positions) * gpt3.n_embd / count_parameters(gpt3)
+print(f"GPT-3: the attention term adds {attention_share:.1%} to 6ND; embeddings are {embedding_share:.2%} of N")
+
+# %% [markdown]
+# (Kernels that skip the masked half of causal attention halve the attention term.) This is
 # why $6ND$ is the number everyone quotes. Other things it leaves out are listed in
 # `help(training_flops)`: recomputing activations (≈ $8ND$ in all), and the experiments
 # and failed runs before the final one, which can cost more than the run itself.
@@ -372,8 +385,8 @@ for recompute in ("none", "selective", "full"):
 # (as of 2024; they do not change). Datasheets print the H100's 1,979 TFLOPS *with
 # sparsity*, a feature training does not use: the dense figure is half.
 #
-# **The prices are inputs**, and they move fast (an H100 rented for over \$8 an hour in
-# 2023). The defaults below are typical on-demand rental prices per GPU-hour, **as reported
+# **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance at
+# \$98.32 an hour (\$12.29 per GPU-hour) in 2023 and cut H100 prices by about 44% in June 2025. The defaults below are typical on-demand rental prices per GPU-hour, **as reported
 # in January–May 2026**; set your own:
 #
 # | GPU | peak (dense bf16/fp16) | memory | default price | price source |
