@@ -386,8 +386,9 @@ for recompute in ("none", "selective", "full"):
 # sparsity*, a feature training does not use: the dense figure is half.
 #
 # **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance at
-# \$98.32 an hour (\$12.29 per GPU-hour) in 2023 and cut H100 prices by about 44% in June 2025. The defaults below are typical on-demand rental prices per GPU-hour, **as reported
-# in January–May 2026**; set your own:
+# \$98.32 an hour (\$12.29 per GPU-hour) in 2023 and cut H100 prices by about 44% in June
+# 2025. The defaults below are typical on-demand rental prices per GPU-hour, **as reported in
+# January–May 2026**; set your own:
 #
 # | GPU | peak (dense bf16/fp16) | memory | default price | price source |
 # |---|---|---|---|---|
@@ -410,7 +411,8 @@ pd.DataFrame([{"GPU": g.name, "peak TFLOP/s": g.peak_flops / 1e12, "memory GB": 
               for g in GPUS.values()]).set_index("GPU")
 
 # %% [markdown]
-# GPT-3 then and now: on V100s at 30% of peak and 2020-era prices, or on today's H100s.
+# GPT-3 then and now: on the V100s it was trained on (at 30% of peak and Google Cloud's V100
+# price), on A100s, or on today's H100s.
 
 # %%
 for gpu, u in [("V100", 0.3), ("A100", 0.4), ("H100", 0.4)]:
