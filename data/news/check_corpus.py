@@ -11,7 +11,9 @@ Checks, each failure printed with file and line, exit status 1 if any:
 - no empty field, no stray whitespace, no AG News quirks (backslashes, HTML entities);
 - lengths: description 15-45 words, title 3-16 words;
 - duplicates: no repeated title or description, and no near-copy (two items whose
-  title+description word sets have Jaccard similarity >= --near), within or across splits.
+  title+description word sets have Jaccard similarity >= --near), within or across splits;
+- order: rows shuffled, not grouped by class (no run of more than MAX_RUN equal labels), so
+  that the first N rows of a file are a fair sample.
 The summary also reports class counts, lengths, vocabulary and the closest pairs found.
 """
 
@@ -19,15 +21,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import re
 import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 CLASSES = {1: "World", 2: "Sports", 3: "Business", 4: "Sci/Tech"}
 EXPECTED_PER_CLASS = {"train": 260, "test": 60}
 DESC_WORDS = (15, 45)
 TITLE_WORDS = (3, 16)
+MAX_RUN = 12
 ROW = re.compile(r'^"([^"]*)","((?:[^"]|"")*)","((?:[^"]|"")*)"$')
 QUIRKS = re.compile(r"\\|&[a-z]+;|#\d+;|<[a-z/]|\s{2,}")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -42,6 +47,7 @@ def read_split(path: Path, errors: list[str]) -> list[tuple[int, int, str, str]]
     if not path.exists():
         errors.append(f"{path}: missing file")
         return []
+    n_errors = len(errors)
     raw = path.read_bytes()
     if not raw.endswith(b"\n"):
         errors.append(f"{path}: last line does not end with a newline")
@@ -54,7 +60,10 @@ def read_split(path: Path, errors: list[str]) -> list[tuple[int, int, str, str]]
         errors.append(f"{path}:{line}: non-ASCII byte {raw[e.start]:#x}")
         text = raw.decode("utf-8", errors="replace")
     rows = []
-    for n, line in enumerate(text.split("\n")[:-1], start=1):
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for n, line in enumerate(lines, start=1):
         m = ROW.match(line)
         if not m:
             errors.append(f"{path}:{n}: not three double-quoted fields: {line[:70]!r}")
@@ -67,7 +76,7 @@ def read_split(path: Path, errors: list[str]) -> list[tuple[int, int, str, str]]
     # the csv module must read the file the same way
     with open(path, newline="", encoding="ascii", errors="replace") as f:
         parsed = [(int(r[0]), r[1], r[2]) for r in csv.reader(f) if len(r) == 3 and r[0].isdigit()]
-    if parsed != [r[1:] for r in rows]:
+    if len(errors) == n_errors and parsed != [r[1:] for r in rows]:
         errors.append(f"{path}: the csv module reads different rows than the line check")
     return rows
 
@@ -116,9 +125,6 @@ def nearest_pairs(items, near: float, errors: list[str]):
 
 def naive_bayes_accuracy(train, test) -> float:
     """Bag-of-words multinomial naive Bayes, train -> test (a rough difficulty gauge)."""
-    import math
-    from collections import Counter
-
     counts = {c: Counter() for c in CLASSES}
     docs = Counter()
     for _, label, title, desc in train:
@@ -131,8 +137,9 @@ def naive_bayes_accuracy(train, test) -> float:
         toks = WORD.findall((title + " " + desc).lower())
         scores = {
             c: math.log(docs[c] / len(train))
-            + sum(math.log((counts[c][t] + 1) / (totals[c] + len(vocab)))
-                  for t in toks if t in vocab)
+            + sum(
+                math.log((counts[c][t] + 1) / (totals[c] + len(vocab))) for t in toks if t in vocab
+            )
             for c in CLASSES
         }
         right += max(scores, key=scores.get) == label
@@ -152,6 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         per = {c: sum(r[1] == c for r in rows) for c in CLASSES}
         if rows and any(v != EXPECTED_PER_CLASS[s] for v in per.values()):
             errors.append(f"{s}.csv: class counts {per}, expected {EXPECTED_PER_CLASS[s]} each")
+        run = longest = 1
+        for a, b in zip(rows, rows[1:], strict=False):
+            run = run + 1 if a[1] == b[1] else 1
+            longest = max(longest, run)
+        if rows and longest > MAX_RUN:
+            errors.append(
+                f"{s}.csv: {longest} consecutive rows share a label; "
+                "the rows look grouped by class, shuffle them"
+            )
 
     items = [(f"{s}.csv", n, t, d) for s, rows in splits.items() for n, _, t, d in rows]
     for field, idx in (("title", 2), ("description", 3)):
@@ -167,28 +183,43 @@ def main(argv: list[str] | None = None) -> int:
     for s, rows in splits.items():
         per = ", ".join(f"{c} {CLASSES[c]} {sum(r[1] == c for r in rows)}" for c in CLASSES)
         print(f"  {s}.csv: {len(rows)} rows ({per})")
+        if rows:
+            first = [r[1] for r in rows[:100]]
+            print(
+                "    first 100 rows by class: "
+                + ", ".join(f"{CLASSES[c]} {first.count(c)}" for c in CLASSES)
+            )
     all_rows = [r for rows in splits.values() for r in rows]
     if all_rows:
         dw = [len(r[3].split()) for r in all_rows]
         tw = [len(r[2].split()) for r in all_rows]
-        print(f"  description words: min {min(dw)}, median {statistics.median(dw):g}, "
-              f"max {max(dw)}; title words: min {min(tw)}, median {statistics.median(tw):g}, "
-              f"max {max(tw)}")
+        print(
+            f"  description words: min {min(dw)}, median {statistics.median(dw):g}, "
+            f"max {max(dw)}; title words: min {min(tw)}, median {statistics.median(tw):g}, "
+            f"max {max(tw)}"
+        )
         vocab = set().union(*(words(r[2] + " " + r[3]) for r in all_rows))
-        train_vocab = set().union(*(words(r[2] + " " + r[3]) for r in splits["train"])) \
-            if splits["train"] else set()
+        train_vocab = (
+            set().union(*(words(r[2] + " " + r[3]) for r in splits["train"]))
+            if splits["train"]
+            else set()
+        )
         test_tokens = [w for r in splits["test"] for w in WORD.findall((r[2] + " " + r[3]).lower())]
         oov = sum(w not in train_vocab for w in test_tokens) / max(1, len(test_tokens))
         print(f"  vocabulary: {len(vocab)} word types; test tokens unseen in train: {oov:.1%}")
         closest = (("closest pair", best_any), ("closest train/test pair", best_cross))
         for tag, (sim, i, j) in closest:
             if i is not None:
-                print(f"  {tag}: Jaccard {sim:.2f} ({items[i][0]}:{items[i][1]} "
-                      f"~ {items[j][0]}:{items[j][1]}; near-copy threshold {args.near})")
+                print(
+                    f"  {tag}: Jaccard {sim:.2f} ({items[i][0]}:{items[i][1]} "
+                    f"~ {items[j][0]}:{items[j][1]}; near-copy threshold {args.near})"
+                )
         if splits["train"] and splits["test"]:
             acc = naive_bayes_accuracy(splits["train"], splits["test"])
-            print(f"  bag-of-words naive Bayes, train -> test accuracy: {acc:.1%} "
-                  "(a rough difficulty gauge, not a benchmark)")
+            print(
+                f"  bag-of-words naive Bayes, train -> test accuracy: {acc:.1%} "
+                "(a rough difficulty gauge, not a benchmark)"
+            )
     if errors:
         print(f"FAIL: {len(errors)} problem(s)")
         for e in errors[:50]:
