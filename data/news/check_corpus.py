@@ -148,7 +148,7 @@ def naive_bayes_accuracy(train, test) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", type=Path, default=Path(__file__).resolve().parent)
+    p.add_argument("--dir", type=Path, default=Path(__file__).parent)
     p.add_argument("--near", type=float, default=0.5, help="Jaccard threshold for a near-copy")
     args = p.parse_args(argv)
 
@@ -179,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             seen.setdefault(key, f"{it[0]}:{it[1]}")
     best_any, best_cross = nearest_pairs(items, args.near, errors)
 
-    print(f"News corpus check: {args.dir}")
+    try:
+        shown = args.dir.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = args.dir
+    print(f"News corpus check: {shown}")
     for s, rows in splits.items():
         per = ", ".join(f"{c} {CLASSES[c]} {sum(r[1] == c for r in rows)}" for c in CLASSES)
         print(f"  {s}.csv: {len(rows)} rows ({per})")
