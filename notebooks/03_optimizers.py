@@ -8,6 +8,10 @@
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -524,13 +528,16 @@ for name, (ours, theirs) in pairs.items():
 # ## 8. Explore: pick an optimizer, watch its path
 #
 # Choose a surface, an optimizer and its hyperparameters; the path and the loss curve
-# redraw (sliders apply on release). Things to try:
-# - gradient descent on the valley at lr just under and over 0.1 (the $2/L$ limit);
-# - momentum 0.9 on Rosenbrock with lr = 0.001 — then tick Nesterov;
-# - Adam with $\beta_1 = 0$ (no momentum, only the per-coordinate scaling);
-# - Adam vs AdamW with weight decay 0.5 on the valley: where do they stop?
+# redraw (sliders apply when you release them). One slider serves as SGD's momentum
+# $\mu$ and as Adam's $\beta_1$: both set how long the running average of gradients
+# remembers. Things to try:
+# - SGD with momentum 0 (plain gradient descent) on the valley, lr just under and just
+#   over 0.1 (the $2/L$ limit);
+# - SGD with momentum 0.9 on Rosenbrock at lr = 0.001, then tick Nesterov;
+# - Adam with $\beta_1 = 0$ (no averaging of $g$, only the per-coordinate scaling);
+# - Adam and AdamW with weight decay 0.5 on the valley: where does each one stop?
 
-# %%
+# %% tags=["nbval-ignore-output"]
 import ipywidgets as widgets
 
 SURFACES = {
@@ -540,53 +547,56 @@ SURFACES = {
 }
 
 
-def explore(surface="Rosenbrock", optimizer="Adam", lr=0.05, momentum=0.9, nesterov=False,
-            beta1=0.9, beta2=0.999, weight_decay=0.0, steps=300):
+def explore(surface="Rosenbrock", optimizer="Adam", lr=0.1, momentum=0.9, nesterov=False,
+            beta2=0.999, weight_decay=0.0, steps=500):
     s = SURFACES[surface]
-    if optimizer == "gradient descent":
-        name, hyper = "gd", dict(lr=lr, weight_decay=weight_decay)
-    elif optimizer == "SGD + momentum":
+    if optimizer == "SGD + momentum":
         name, hyper = "sgd", dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+        label = f"SGD, lr={lr:.4f}, momentum={momentum:.2f}{', Nesterov' if nesterov else ''}"
     else:
-        name, hyper = optimizer.lower(), dict(lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
+        name, hyper = optimizer.lower(), dict(lr=lr, betas=(momentum, beta2), weight_decay=weight_decay)
+        label = f"{optimizer}, lr={lr:.4f}, β=({momentum:.2f}, {beta2:.4f})"
+    label += f", wd={weight_decay:.2f}" if weight_decay else ""
     try:
         path = optimize_2d(s["fn"], s["start"], name, steps=steps, **hyper)
     except ValueError as err:
         print("ValueError:", err)
         return
     finite = np.all(np.isfinite(path), axis=1) & (np.abs(path).max(axis=1) < 1e6)
-    shown = path[: np.argmin(finite) if not finite.all() else len(path)]
-    note = "" if finite.all() else f" (diverged at step {len(shown)})"
+    shown = path if finite.all() else path[: np.argmin(finite)]
+    note = "" if finite.all() else f", diverged at step {len(shown)}"
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    plot_paths(s["fn"], {optimizer: shown}, xlim=s["xlim"], ylim=s["ylim"], minimum=s["minimum"],
-               ax=axes[0], title=f"{optimizer} on {surface}{note}")
-    axes[1].semilogy(losses_along(s["fn"], shown) + 1e-16)
-    axes[1].set(title=f"loss (final {losses_along(s['fn'], shown)[-1]:.2e})", xlabel="step",
-                ylabel="f(x, y)  (log scale)", xlim=(0, steps))
+    plot_paths(s["fn"], {label: shown}, xlim=s["xlim"], ylim=s["ylim"], minimum=s["minimum"],
+               ax=axes[0], title=f"{surface}: {steps} steps{note}")
+    losses = losses_along(s["fn"], shown)
+    axes[1].semilogy(losses + 1e-16)
+    axes[1].set(title=f"loss (final {losses[-1]:.2e})", xlabel="step", ylabel="f(x, y)  (log scale)",
+                xlim=(0, steps))
     axes[1].grid(alpha=0.3)
     plt.tight_layout()
     plt.show()
 
 
-def slider(value, low, high, step, description, fmt=".3f"):
+def slider(value, low, high, step, description, fmt):
     return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
                                readout_format=fmt, continuous_update=False)
 
 
 controls = dict(
     surface=widgets.Dropdown(options=list(SURFACES), description="surface"),
-    optimizer=widgets.Dropdown(options=["gradient descent", "SGD + momentum", "Adam", "AdamW"],
-                               value="Adam", description="optimizer"),
-    lr=widgets.FloatLogSlider(value=0.05, base=10, min=-4, max=0, step=0.1, description="lr",
+    optimizer=widgets.Dropdown(options=["SGD + momentum", "Adam", "AdamW"], value="Adam",
+                               description="optimizer"),
+    lr=widgets.FloatLogSlider(value=0.1, base=10, min=-4, max=0, step=0.1, description="lr",
                               readout_format=".4f", continuous_update=False),
-    momentum=slider(0.9, 0.0, 0.99, 0.01, "momentum", ".2f"),
-    nesterov=widgets.Checkbox(value=False, description="Nesterov"),
-    beta1=slider(0.9, 0.0, 0.99, 0.01, "β₁", ".2f"),
-    beta2=slider(0.999, 0.9, 0.9999, 0.0001, "β₂", ".4f"),
+    momentum=slider(0.9, 0.0, 0.99, 0.01, "momentum / β₁", ".2f"),
+    nesterov=widgets.Checkbox(value=False, description="Nesterov (SGD)"),
+    beta2=slider(0.999, 0.9, 0.9999, 0.0001, "β₂ (Adam)", ".4f"),
     weight_decay=slider(0.0, 0.0, 1.0, 0.05, "weight decay", ".2f"),
-    steps=widgets.IntSlider(value=300, min=10, max=1000, step=10, description="steps",
+    steps=widgets.IntSlider(value=500, min=10, max=1000, step=10, description="steps",
                             continuous_update=False),
 )
+for control in controls.values():
+    control.style = {"description_width": "110px"}
 
 # %% tags=["nbval-ignore-output"]
 widgets.interact(explore, **controls);
