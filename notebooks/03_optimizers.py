@@ -520,7 +520,7 @@ pairs = {
 for name, (ours, theirs) in pairs.items():
     model_a, losses_a = train_mlp(ours)
     model_b, losses_b = train_mlp(theirs)
-    diff = max((p - q).abs().max().item() for p, q in zip(model_a.parameters(), model_b.parameters()))
+    diff = max((p - q).abs().max().item() for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True))
     print(f"{name:<14} loss {losses_a[0]:.3f} -> {losses_a[-1]:.4f}")
     bml.check(diff < 1e-7, True, f"{name}: every weight within 1e-7 of torch.optim's")
 
