@@ -41,6 +41,33 @@ def _as_array(value: Any) -> np.ndarray | None:
     return None
 
 
+def _as_bool(value: Any) -> bool | None:
+    """A Python bool for ``True``, ``np.True_`` and one-element boolean tensors or arrays."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, torch.Tensor):
+        boolean = value.dtype == torch.bool
+    else:
+        boolean = isinstance(value, np.ndarray) and value.dtype == np.bool_
+    return bool(value.item()) if boolean and value.ndim == 0 else None
+
+
+def _integral(value: Any) -> bool:
+    """Whether ``value`` holds only integers (ints, integer arrays and tensors, lists of ints)."""
+    if isinstance(value, torch.Tensor):
+        return not (value.dtype.is_floating_point or value.dtype.is_complex)
+    if not isinstance(value, numbers.Number | np.ndarray | list | tuple):
+        return False
+    try:
+        return np.asarray(value).dtype.kind in "iub"
+    except (TypeError, ValueError):
+        return False
+
+
+def _exact(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu()
@@ -56,13 +83,23 @@ def _show(value: Any) -> str:
 
 
 def _compare(got: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, str]:
-    if isinstance(got, bool | np.bool_) or isinstance(expected, bool | np.bool_):
-        same_kind = isinstance(got, bool | np.bool_) and isinstance(expected, bool | np.bool_)
-        return same_kind and bool(got) == bool(expected), "" if same_kind else "a boolean and a number"
+    got_bool, expected_bool = _as_bool(got), _as_bool(expected)
+    if got_bool is not None or expected_bool is not None:
+        same_kind = got_bool is not None and expected_bool is not None
+        return same_kind and got_bool == expected_bool, "" if same_kind else "a boolean and a number"
     a, b = _as_array(got), _as_array(expected)
     if a is not None and b is not None:
         if a.shape != b.shape:
             return False, f"shape {a.shape} where {b.shape} was expected"
+        if _integral(got) and _integral(expected):  # counts and labels: no tolerance
+            a, b = _exact(got), _exact(expected)
+            if np.array_equal(a, b):
+                return True, ""
+            worst = np.max(np.abs(a.astype(object) - b.astype(object))) if a.size else 0
+            why = f"largest difference {worst:.3g} (rtol={rtol:g}, atol={atol:g})"
+            if np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol):
+                why += "; integers are compared exactly"
+            return False, why
         if not np.all(np.isfinite(a)) and not np.array_equal(a, b, equal_nan=True):
             return False, "the result contains NaN or infinity"
         if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False) or np.array_equal(a, b):
@@ -79,6 +116,11 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, s
         return True, ""
     if isinstance(got, float) and math.isnan(got):
         return False, "the result is NaN"
+    if isinstance(got, np.ndarray | torch.Tensor) or isinstance(expected, np.ndarray | torch.Tensor):
+        try:  # arrays of strings or objects: equal element by element
+            return bool(np.array_equal(_exact(got), _exact(expected))), ""
+        except (TypeError, ValueError):
+            return False, f"a {type(got).__name__} where a {type(expected).__name__} was expected"
     return (got == expected) is True, ""
 
 
@@ -94,14 +136,19 @@ def check(
 
     Numbers, NumPy arrays, torch tensors and lists of numbers are compared with
     ``|got - expected| <= atol + rtol * |expected|`` elementwise after checking that
-    the shapes agree; NaN never passes. Dicts are compared key by key; anything else
-    (strings, booleans, tuples of labels) must be equal.
+    the shapes agree; NaN never passes. Integers on both sides (counts, labels, integer
+    tensors) must be equal exactly, as in ``torch.testing.assert_close``. Dicts are
+    compared key by key; anything else (strings, booleans, tuples of labels) must be equal.
 
     When the notebook runs as a test (``BIGMODEL_TESTING`` or ``CI`` set) a failure
     raises ``CheckFailed``; for a learner it prints the verdict and carries on.
     """
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"tolerances must be non-negative, got rtol={rtol}, atol={atol}")
+    for tolerance in (rtol, atol):
+        if (isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real)
+                or not 0 <= tolerance < math.inf):
+            raise ValueError(
+                f"tolerances must be non-negative, finite numbers, got rtol={rtol!r}, atol={atol!r}"
+            )
     ok, why = _compare(got, expected, rtol, atol)
     if ok:
         print(f"PASS  {name}: {_show(got)}")

@@ -14,14 +14,19 @@ The arithmetic behind "capital decides who can build big models":
 
 GPU presets (``GPUS``) give dense 16-bit tensor-core peak FLOP/s from NVIDIA's datasheets;
 ``KNOWN_MODELS`` lists published parameter and token counts of real models, with sources.
+A bad input (a size <= 0, a utilisation outside (0, 1], an unknown precision) raises a
+ValueError saying what is allowed; a wrong type raises ``InvalidInput``, which is both a
+ValueError and a TypeError.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -32,11 +37,25 @@ HOURS_PER_DAY = 24.0
 # Validation: every number a learner types in goes through one of these.
 
 
+class InvalidInput(ValueError, TypeError):
+    """An argument of the wrong type (a string, a bool, None where a number belongs).
+
+    A ValueError, as every bad input here is, and a TypeError, as a wrong type usually is.
+    """
+
+
+def _real(name: str, value: Any, kind: str) -> float | int:
+    """``value`` as a plain Python number (0-d tensors and arrays unwrapped), or InvalidInput."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(f"{name} must be {kind}, got {value!r}")
+    return value
+
+
 def _positive(name: str, value: Any) -> float:
     """``value`` as a float, if it is a finite number > 0; otherwise a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    value = float(value)
+    value = float(_real(name, value, "a positive number"))
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
     return value
@@ -44,27 +63,57 @@ def _positive(name: str, value: Any) -> float:
 
 def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
     """``value`` as an int, if it is a whole number > 0 (or >= 0); otherwise a ValueError."""
-    kind = "a non-negative" if allow_zero else "a positive"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+    kind = "a non-negative integer" if allow_zero else "a positive integer"
+    value = _real(name, value, kind)
     if not float(value).is_integer() or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
     return int(value)
 
 
+def _finite(what: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{what} overflows a float ({value!r}): the inputs are too large")
+    return value
+
+
 def _utilization(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
-        raise ValueError(
-            f"utilization must be a fraction in (0, 1] (e.g. 0.4 for 40% of peak), got {value!r}"
-        )
+    message = "utilization must be a fraction in (0, 1] (e.g. 0.4 for 40% of peak), got {!r}"
+    value = _real("utilization", value, "a fraction in (0, 1]")
+    if not 0 < value <= 1:
+        raise ValueError(message.format(value))
     return float(value)
 
 
-def _choice(name: str, value: Any, allowed: dict) -> str:
-    key = value.lower() if isinstance(value, str) else value
-    if key not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
+def _choice(name: str, value: Any, allowed: dict, synonyms: dict | None = None) -> str:
+    key = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(key, Hashable):
+        key = (synonyms or {}).get(key, key)
+    if not isinstance(key, Hashable) or key not in allowed:
+        message = f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}"
+        if synonyms:
+            examples = [repr(k) for k in synonyms if isinstance(k, str)][:4]
+            message += f" (or a synonym such as {', '.join(examples)})"
+        raise ValueError(message)
     return key
+
+
+def _synonyms(**names: tuple[str, ...]):
+    """Accept other spellings of keyword arguments (``utilisation=`` for ``utilization=``)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for name, others in names.items():
+                for other in others:
+                    if other in kwargs:
+                        if name in kwargs:
+                            raise TypeError(f"{func.__name__}() got both {name}= and {other}=")
+                        kwargs[name] = kwargs.pop(other)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 # ---------------------------------------------------------------------------------------
@@ -92,18 +141,21 @@ def count_parameters(model_or_config: Any) -> int:
         with torch.device("meta"):
             model = AutoModel.from_config(model_or_config)
         return count_parameters(model)
-    raise TypeError(
+    raise InvalidInput(
         "count_parameters needs a torch.nn.Module or a transformers config "
         f"(e.g. BertConfig()), got {type(model_or_config).__name__}"
     )
 
 
+@_synonyms(n_heads=("num_heads", "n_head", "num_attention_heads"),
+           d_ff=("intermediate_size", "ffn_dim", "d_mlp", "d_hidden"))
 def transformer_params(
     n_layers: int,
     d_model: int,
     vocab_size: int,
     n_ctx: int,
     *,
+    n_heads: int | None = None,
     d_ff: int | None = None,
     n_token_types: int = 0,
     pooler: bool = False,
@@ -120,7 +172,8 @@ def transformer_params(
     token embeddings (vocab_size·d), learned position embeddings (n_ctx·d), token-type
     embeddings (n_token_types·d, 2 for BERT), one more layer norm (2·d: after the
     embeddings in BERT, at the end in GPT-2) and, with ``pooler``, BERT's d² + d pooler.
-    The number of attention heads does not change the count (they split d).
+    The number of attention heads does not change the count (they split d): ``n_heads``
+    is accepted and checked (it must divide d_model), nothing more.
     An output layer tied to the token embeddings adds nothing.
 
     Exact for BERT (``n_token_types=2, pooler=True``) and GPT-2 (the defaults).
@@ -130,6 +183,8 @@ def transformer_params(
     V = _positive_int("vocab_size", vocab_size)
     T = _positive_int("n_ctx", n_ctx)
     f = 4 * d if d_ff is None else _positive_int("d_ff", d_ff)
+    if n_heads is not None and d % _positive_int("n_heads", n_heads):
+        raise ValueError(f"n_heads must divide d_model: {n_heads} heads cannot split {d}")
     types = _positive_int("n_token_types", n_token_types, allow_zero=True)
     attention = 4 * d * d + 4 * d
     mlp = 2 * d * f + f + d
@@ -184,7 +239,7 @@ def training_flops(
         T = _positive_int("n_ctx", n_ctx)
         d = _positive_int("d_model", d_model)
         flops += 12.0 * L * T * d * D
-    return flops
+    return _finite("training_flops", flops)
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,30 +252,151 @@ OPTIMIZER_STATE_BYTES = {"sgd": 0, "momentum": 4, "adam": 8, "adamw": 8}
 """Bytes of optimizer state per parameter, kept in fp32: none for plain SGD, one velocity
 for momentum, two moments (m and v) for Adam and AdamW."""
 
+# Other names for the same precisions: "mixed" (16-bit weights with fp32 master copies, the
+# default for bf16/fp16), PyTorch's dtype names and dtypes, PyTorch Lightning's strings.
+PRECISION_SYNONYMS: dict[Any, str] = {
+    "mixed": "bf16", "float32": "fp32", "float16": "fp16", "bfloat16": "bf16",
+    "mixed-precision": "bf16", "mixed_precision": "bf16", "amp": "bf16",
+    "bf16-mixed": "bf16", "bf16_mixed": "bf16", "16-mixed": "fp16", "fp16-mixed": "fp16",
+    "fp16_mixed": "fp16", "16": "fp16", "half": "fp16", "32": "fp32", "32-true": "fp32",
+    "float": "fp32", "single": "fp32",
+    torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16",
+}
+OPTIMIZER_SYNONYMS = {"sgd_momentum": "momentum", "sgdm": "momentum", "sgd-momentum": "momentum",
+                      "adam_w": "adamw", "adam-w": "adamw"}
 
+
+class TrainingMemory(dict):
+    """What ``training_memory`` returns: bytes per part, and their total.
+
+    A dict ``{"weights", "gradients", "optimizer_states", "master_weights", "total"}`` that
+    also stands for its total in arithmetic and comparisons: ``memory["total"] / 1e9``
+    and ``memory / 1e9`` are both gigabytes. Other spellings of the parts work as keys
+    (``"optimizer"``, ``"master"``, ``"grads"``, ...), and ``"bytes_per_param"`` gives
+    ``total / n_params``.
+    """
+
+    _KEYS = {"params": "weights", "parameters": "weights", "grads": "gradients",
+             "optimizer": "optimizer_states", "optimizer_state": "optimizer_states",
+             "master": "master_weights", "master_copy": "master_weights",
+             "master_copies": "master_weights", "total_bytes": "total", "bytes": "total"}
+
+    def __init__(self, parts: dict[str, int], n_params: float) -> None:
+        super().__init__(parts)
+        self["total"] = sum(parts.values())
+        self.n_params = n_params
+
+    @property
+    def total(self) -> int:
+        return self["total"]
+
+    @property
+    def bytes_per_param(self) -> float:
+        return self.total / self.n_params
+
+    def __missing__(self, key: Any) -> Any:
+        name = key.strip().lower() if isinstance(key, str) else key
+        if name in ("bytes_per_param", "bytes_per_parameter", "per_param"):
+            return self.bytes_per_param
+        if name in self._KEYS:
+            return self[self._KEYS[name]]
+        if name in self:
+            return self[name]
+        raise KeyError(f"{key!r}: the parts are {', '.join(map(repr, self))}")
+
+    @staticmethod
+    def _value(other: Any) -> Any:
+        return other.total if isinstance(other, TrainingMemory) else other
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return dict.__eq__(self, other)
+        if isinstance(other, numbers.Number):
+            return self.total == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __lt__(self, other: Any) -> bool:
+        return self.total < self._value(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self.total <= self._value(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self.total > self._value(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self.total >= self._value(other)
+
+    def __int__(self) -> int:
+        return self.total
+
+    def __float__(self) -> float:
+        return float(self.total)
+
+    def __add__(self, other: Any) -> Any:
+        return self.total + self._value(other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        return self.total - self._value(other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return other - self.total
+
+    def __mul__(self, other: Any) -> Any:
+        return self.total * other
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Any:
+        return self.total / self._value(other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return other / self.total
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self.total // self._value(other)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.total, spec) if spec else dict.__repr__(self)
+
+
+@_synonyms(master_weights=("mixed_precision", "master_copy", "master_copies"))
 def training_memory(
     n_params: float,
     precision: str = "bf16",
     optimizer: str = "adam",
     *,
     master_weights: bool | None = None,
-) -> dict[str, int]:
+) -> TrainingMemory:
     """Bytes held during training for weights, gradients, optimizer state and master copies.
 
     Returns ``{"weights", "gradients", "optimizer_states", "master_weights", "total"}`` in
-    bytes. ``precision`` (``"fp32"``, ``"bf16"``, ``"fp16"``) is how weights and gradients are
-    stored; optimizer state is fp32 (``OPTIMIZER_STATE_BYTES``). Mixed precision
-    (``"bf16"``/``"fp16"``, ``master_weights`` True by default) also keeps an fp32 master copy
-    of the weights for the update: 2 + 2 + 4 + 8 = 16 bytes per parameter with Adam, the
-    same 16 as fp32 Adam (4 + 4 + 8). ``master_weights=False`` is pure 16-bit training.
+    bytes (a ``TrainingMemory``: a dict that also acts as its total, so
+    ``training_memory(1e9) == 16e9``). ``precision`` (``"fp32"``, ``"bf16"``, ``"fp16"``;
+    ``"mixed"``, ``"float16"``, ``torch.bfloat16`` and the other ``PRECISION_SYNONYMS`` too)
+    is how weights and gradients are stored; optimizer state is fp32
+    (``OPTIMIZER_STATE_BYTES``). Mixed precision (``"bf16"``/``"fp16"``, ``master_weights``
+    True by default) also keeps an fp32 master copy of the weights for the update:
+    2 + 2 + 4 + 8 = 16 bytes per parameter with Adam, the same 16 as fp32 Adam
+    (4 + 4 + 8). ``master_weights=False`` is pure 16-bit training (12 bytes with Adam).
 
     Activations are not included: they depend on batch size and sequence length, not on N
     (see ``activation_memory``). Nor are temporary buffers and fragmentation, so real usage
     is higher.
     """
     N = _positive("n_params", n_params)
-    precision = _choice("precision", precision, BYTES_PER_VALUE)
-    optimizer = _choice("optimizer", optimizer, OPTIMIZER_STATE_BYTES)
+    precision = _choice("precision", precision, BYTES_PER_VALUE, PRECISION_SYNONYMS)
+    optimizer = _choice("optimizer", optimizer, OPTIMIZER_STATE_BYTES, OPTIMIZER_SYNONYMS)
+    if master_weights not in (None, True, False):
+        raise InvalidInput(f"master_weights must be True, False or None, got {master_weights!r}")
     if master_weights is None:
         master_weights = precision != "fp32"
     if master_weights and precision == "fp32":
@@ -234,9 +410,7 @@ def training_memory(
         "optimizer_states": OPTIMIZER_STATE_BYTES[optimizer] * N,
         "master_weights": (4 * N) if master_weights else 0.0,
     }
-    memory = {name: int(round(value)) for name, value in parts.items()}
-    memory["total"] = sum(memory.values())
-    return memory
+    return TrainingMemory({name: int(round(value)) for name, value in parts.items()}, N)
 
 
 ACTIVATION_RECOMPUTE = ("none", "selective", "full")
@@ -326,36 +500,57 @@ def get_gpu(gpu: str | GPU) -> GPU:
 
 
 def _peak_flops(gpu: str | GPU | float) -> float:
-    if isinstance(gpu, numbers.Real) and not isinstance(gpu, bool):
-        return _positive("peak FLOP/s", gpu)
-    return get_gpu(gpu).peak_flops
+    if isinstance(gpu, str | GPU):
+        return get_gpu(gpu).peak_flops
+    kind = f"a GPU name ({', '.join(map(repr, GPUS))}), a GPU(...), or a positive number"
+    return _positive("peak FLOP/s", _real("gpu", gpu, kind))
 
 
+# Other spellings of the arguments of gpu_hours, wall_clock_days and training_cost.
+_COST_SYNONYMS = dict(
+    flops=("total_flops", "training_flops", "compute", "compute_flops", "n_flops"),
+    gpu=("peak_flops", "peak_flops_per_second", "peak_flops_per_gpu", "gpu_peak_flops",
+         "peak_flop_per_second", "flops_per_second", "peak"),
+    utilization=("utilisation", "mfu"),
+    price_per_gpu_hour=("price", "price_per_hour", "usd_per_gpu_hour", "dollars_per_gpu_hour",
+                        "cost_per_gpu_hour", "gpu_hour_price"),
+    n_gpus=("num_gpus", "gpus"),
+)
+
+
+@_synonyms(**_COST_SYNONYMS)
 def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float:
     """GPU-hours to perform ``flops`` on ``gpu`` running at ``utilization`` of its peak.
 
     hours = C / (peak FLOP/s · utilization · 3600). ``gpu`` is a preset name from ``GPUS``
-    (dense 16-bit peak), a ``GPU``, or a peak in FLOP/s. ``utilization`` (model FLOPs
-    utilisation, MFU) in (0, 1]: large training runs reach about 0.3-0.5.
+    (dense 16-bit peak), a ``GPU``, or a peak in FLOP/s (``peak_flops=`` works too).
+    ``utilization`` (model FLOPs utilisation, MFU; ``utilisation=`` works too) in (0, 1]:
+    large training runs reach about 0.3-0.5.
     """
     C = _positive("flops", flops)
-    return C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR)
+    return _finite("gpu_hours", C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR))
 
 
+@_synonyms(**_COST_SYNONYMS)
 def wall_clock_days(flops: float, gpu: str | GPU | float, utilization: float, n_gpus: int) -> float:
     """Calendar days for ``n_gpus`` GPUs working together (perfect scaling assumed)."""
     return gpu_hours(flops, gpu, utilization) / _positive_int("n_gpus", n_gpus) / HOURS_PER_DAY
 
 
+@_synonyms(**_COST_SYNONYMS)
 def training_cost(
     flops: float, gpu: str | GPU | float, utilization: float, price_per_gpu_hour: float
 ) -> float:
     """Dollars (or whatever currency the price is in): GPU-hours times the price of one.
 
+    cost = C / (peak FLOP/s · utilization · 3600) · price, with the arguments of
+    ``gpu_hours`` (and ``price=`` for ``price_per_gpu_hour=``).
+
     The price is an input: rental prices differ between providers by 3x and fall as
     hardware ages; buying hardware has its own arithmetic (power, staff, depreciation).
     """
-    return gpu_hours(flops, gpu, utilization) * _positive("price_per_gpu_hour", price_per_gpu_hour)
+    price = _positive("price_per_gpu_hour", price_per_gpu_hour)
+    return _finite("training_cost", gpu_hours(flops, gpu, utilization) * price)
 
 
 # ---------------------------------------------------------------------------------------
@@ -364,9 +559,25 @@ def training_cost(
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
 
 
+class ComputeOptimal(NamedTuple):
+    """A compute-optimal size: unpack it (``n, d = chinchilla_optimal(c)``) or read its fields."""
+
+    n_params: float
+    n_tokens: float
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            if key not in self._fields:
+                raise KeyError(f"{key!r}: the fields are {', '.join(map(repr, self._fields))}")
+            return getattr(self, key)
+        return tuple.__getitem__(self, key)
+
+
+@_synonyms(compute_flops=("compute", "flops", "budget", "compute_budget", "training_flops"),
+           tokens_per_param=("tokens_per_parameter", "ratio"))
 def chinchilla_optimal(
     compute_flops: float, tokens_per_param: float = CHINCHILLA_TOKENS_PER_PARAM
-) -> tuple[float, float]:
+) -> ComputeOptimal:
     """The compute-optimal (n_params, n_tokens) for a budget of ``compute_flops``.
 
     Hoffmann et al. (2022, "Chinchilla") found that parameters and tokens should grow
@@ -377,7 +588,7 @@ def chinchilla_optimal(
     C = _positive("compute_flops", compute_flops)
     r = _positive("tokens_per_param", tokens_per_param)
     n_params = math.sqrt(C / (6.0 * r))
-    return n_params, r * n_params
+    return ComputeOptimal(n_params, r * n_params)
 
 
 # Besiroglu et al. (2024), "Chinchilla Scaling: A replication attempt", refit of

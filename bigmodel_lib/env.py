@@ -12,6 +12,7 @@ unset, ``gpu`` is chosen if CUDA is present and ``default`` otherwise.
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import sys
@@ -30,21 +31,23 @@ T = TypeVar("T")
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with one call.
 
-    Returns the seed, so a notebook can print what it used.
+    Returns the seed, so a notebook can print what it used. Any integer in [0, 2**64)
+    works (NumPy integers too); torch accepts no larger seed.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be a non-negative integer below 2**64, got {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
     return seed
 
 
-def get_device(prefer: str | None = None) -> torch.device:
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """The best device here: CUDA, then Apple's MPS, then the CPU.
 
-    ``prefer`` ("cuda", "mps" or "cpu") asks for one; asking for a device that is
-    not available is an error rather than a silent fallback.
+    ``prefer`` ("cuda", "mps" or "cpu", or "cuda:1", or a ``torch.device``) asks for one;
+    asking for a device that is not available is an error rather than a silent fallback.
     """
     available = {
         "cuda": torch.cuda.is_available(),
@@ -52,11 +55,18 @@ def get_device(prefer: str | None = None) -> torch.device:
         "cpu": True,
     }
     if prefer is not None:
-        if prefer not in available:
+        try:
+            device = torch.device(prefer.strip().lower() if isinstance(prefer, str) else prefer)
+        except (RuntimeError, TypeError, ValueError):
+            device = None
+        if device is None or device.type not in available:
             raise ValueError(f"unknown device {prefer!r}; choose one of {sorted(available)}")
-        if not available[prefer]:
+        if not available[device.type] or (
+            device.type == "cuda" and device.index is not None
+            and device.index >= torch.cuda.device_count()
+        ):
             raise ValueError(f"device {prefer!r} is not available on this machine")
-        return torch.device(prefer)
+        return device
     for name in ("cuda", "mps", "cpu"):
         if available[name]:
             return torch.device(name)

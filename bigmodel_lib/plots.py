@@ -30,6 +30,20 @@ def live_frontend() -> bool:
     return shell is not None and shell.__class__.__name__ in ("ZMQInteractiveShell", "Shell")
 
 
+def _number(name: str, value: Any) -> float:
+    """``value`` as a float: a number, a NumPy scalar, or a one-element tensor (detached)."""
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if hasattr(value, "detach"):  # a torch tensor: no autograd warning, no graph kept
+        value = value.detach()
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        shape = getattr(value, "shape", None)
+        what = f"a value of shape {tuple(shape)}" if shape is not None else repr(value)
+        raise type(err)(f"{name} must be a number or a one-element tensor, got {what}") from err
+
+
 def _display(obj: Any, **kwargs: Any) -> Any:
     from IPython.display import display
 
@@ -95,10 +109,12 @@ class LivePlot:
             raise RuntimeError("this LivePlot was closed; create a new one for a new run")
         if not values:
             raise ValueError("update() needs at least one named value, e.g. update(step, loss=0.3)")
-        for name, value in values.items():
+        x = None if step is None else _number("step", step)
+        ys_new = {name: _number(name, value) for name, value in values.items()}
+        for name, y in ys_new.items():
             xs, ys = self.history.setdefault(name, ([], []))
-            xs.append(len(xs) if step is None else float(step))
-            ys.append(float(value))
+            xs.append(len(xs) if x is None else x)
+            ys.append(y)
         if (self.live or self.out is not None) and time.monotonic() - self._last_draw >= self.min_interval:
             self._redraw()
 
@@ -162,6 +178,11 @@ def plot_curves(
     logy: bool = False,
 ) -> plt.Axes:
     """Draw named curves on one labelled axis (a static companion to ``LivePlot``)."""
+    if not isinstance(curves, dict):
+        raise TypeError(
+            f"plot_curves needs a dict of named curves, e.g. {{'train': [...]}}, got "
+            f"{type(curves).__name__}"
+        )
     if not curves:
         raise ValueError("plot_curves needs at least one named curve")
     if ax is None:
