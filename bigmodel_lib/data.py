@@ -376,11 +376,12 @@ def make_tabular(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A small binary classification table whose columns have very different scales.
 
-    The label depends on the first two standardized features through a curved
-    boundary (a ring: inside or outside), so a linear model is not enough and a
-    two-layer perceptron is. Feature j has scale ``10 ** (j - 1)`` and an offset, so
-    unscaled features train badly. ``missing_fraction`` of the entries become NaN and
-    ``outlier_fraction`` of the rows get one value multiplied by 20, to practise cleaning.
+    The label is an XOR of the first two standardized features (1 when they have the
+    same sign), so no straight line separates the classes and a linear model stays
+    near chance, while a two-layer perceptron learns it. Feature j has scale
+    ``10 ** (j % 4 - 1)`` and an offset, so unscaled features train badly.
+    ``missing_fraction`` of the entries become NaN and ``outlier_fraction`` of the rows
+    get one value pushed more than 20 of its column's scales away, to practise cleaning.
     Returns ``X`` (float32, n × n_features) and ``y`` (int64, n).
     """
     if n < 2 or n_features < 2:
@@ -389,7 +390,7 @@ def make_tabular(
         raise ValueError("missing_fraction and outlier_fraction must be in [0, 1)")
     g = torch.Generator().manual_seed(seed)
     Z = torch.randn(n, n_features, generator=g, dtype=torch.float64)
-    y = ((Z[:, 0] ** 2 + Z[:, 1] ** 2) > 1.4).long()  # about half the rows
+    y = (Z[:, 0] * Z[:, 1] > 0).long()  # XOR of two signs: about half the rows
     scales = 10.0 ** (torch.arange(n_features, dtype=torch.float64) % 4 - 1)
     offsets = torch.linspace(-3, 50, n_features, dtype=torch.float64)
     X = Z * scales + offsets

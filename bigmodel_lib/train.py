@@ -135,7 +135,7 @@ def _check_inputs(x: Any, what: str) -> int:
 
 
 def _take(x: Any, index: Any) -> Any:
-    return {k: v[index] for k, v in x.items()} if isinstance(x, Mapping) else x[index]
+    return x[index] if isinstance(x, torch.Tensor) else {k: v[index] for k, v in x.items()}
 
 
 class _TensorBatches:
@@ -260,7 +260,7 @@ def _to(x: Any, device: torch.device) -> Any:
 
 
 def _forward(model: nn.Module, inputs: Any) -> torch.Tensor:
-    out = model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
+    out = model(inputs) if isinstance(inputs, torch.Tensor) else model(**inputs)
     if isinstance(out, torch.Tensor):
         return out
     logits = getattr(out, "logits", None)
@@ -268,6 +268,16 @@ def _forward(model: nn.Module, inputs: Any) -> torch.Tensor:
         return logits
     raise TypeError(f"the model returned a {type(out).__name__}; fit needs a tensor or an "
                     "object with a .logits tensor (as transformers models return)")
+
+
+def _tensors(*items: Any) -> list[torch.Tensor]:
+    found = []
+    for x in items:
+        if isinstance(x, torch.Tensor):
+            found.append(x)
+        elif isinstance(x, Mapping):
+            found.extend(v for v in x.values() if isinstance(v, torch.Tensor))
+    return found
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -355,6 +365,21 @@ def _atomic_save(obj: Any, path: Path) -> None:
         raise
 
 
+def _seed(seed: int, device: torch.device) -> None:
+    """Seed Python, NumPy, torch's CPU generator and the training device's generator.
+
+    (``torch.manual_seed`` would also queue a lazy seeding of CUDA that records a stack
+    trace, costing a millisecond per call on machines without a GPU.)
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        torch.cuda.manual_seed_all(seed)
+    elif device.type == "mps":
+        torch.mps.manual_seed(seed)
+
+
 def load_checkpoint(checkpoint_dir: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """Load the checkpoint ``fit`` wrote into ``checkpoint_dir`` (safely: ``weights_only=True``).
 
@@ -391,10 +416,16 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
 
 
 class _LossTally:
-    """The epoch's training losses, kept as tensors between looks (one device sync per look)."""
+    """The epoch's training losses between two looks.
 
-    def __init__(self) -> None:
-        self.losses: list[torch.Tensor] = []
+    On an accelerator they stay tensors (reading one would wait for the device), and a
+    look reads them all at once: one sync. On the CPU there is nothing to wait for, so
+    each loss is read as a float at once (cheaper than keeping tensors alive).
+    """
+
+    def __init__(self, eager: bool = False) -> None:
+        self.eager = eager
+        self.losses: list[Any] = []
         self.sizes: list[int] = []
         self.lrs: list[Any] = []
         self.total, self.count = 0.0, 0
@@ -402,9 +433,9 @@ class _LossTally:
     def __len__(self) -> int:
         return len(self.losses)
 
-    def add(self, loss: torch.Tensor, rows: Any, lr: Any) -> None:
-        self.losses.append(loss.detach())
-        self.sizes.append(_first_dim(rows))
+    def add(self, loss: torch.Tensor, n: int, lr: Any) -> None:
+        self.losses.append(loss.item() if self.eager else loss.detach())
+        self.sizes.append(n)
         self.lrs.append(lr)
 
     @property
@@ -418,7 +449,10 @@ class _LossTally:
         """
         if not self.losses:
             return None
-        values = torch.stack(self.losses).float().cpu().double()  # the one sync
+        if self.eager:
+            values = torch.tensor(self.losses, dtype=torch.float64)
+        else:
+            values = torch.stack(self.losses).float().cpu().double()  # the one sync
         finite = torch.isfinite(values)
         if not bool(finite.all()):
             i = int((~finite).nonzero()[0, 0])
@@ -615,13 +649,12 @@ def fit(
 
     device = _model_device(model) if device is None else torch.device(device)
     autocast = _autocast(amp, device)
-    model.to(device)
+    if any(t.device != device for t in [*model.parameters(), *model.buffers()]):
+        model.to(device)
     scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
 
     if seed is not None:
-        from bigmodel_lib.env import seed_everything
-
-        seed_everything(int(seed))
+        _seed(int(seed), device)
     shuffle_gen = torch.Generator()
     shuffle_gen.manual_seed(int(seed) if seed is not None else
                             int(torch.randint(0, 2**62, (1,)).item()))
@@ -701,6 +734,9 @@ def fit(
         bar = progress_bar(total=total, desc="fit", unit="step")
 
     # ---- training
+    # tensors already on the device need no .to() per step
+    move = not (isinstance(train_batches, _TensorBatches)
+                and all(t.device == device for t in _tensors(train_batches.X, train_batches.y)))
     step_scheduler = scheduler is not None and scheduler_interval == "step"
     first_batch = start_epoch == 0
     global_step = start_epoch * (steps_per_epoch or 0)
@@ -725,7 +761,7 @@ def fit(
             t_epoch = time.perf_counter()
             model.train()
             lr_start = float(optimizer.param_groups[0]["lr"])
-            tally = _LossTally()
+            tally = _LossTally(eager=device.type == "cpu")
             step = 0
             last_check = t_epoch
             note = (f"; the checkpoint in {ckpt_path.parent} is from epoch {epoch - 1}"
@@ -735,7 +771,8 @@ def fit(
             for inputs, targets in train_batches:
                 step += 1
                 global_step += 1
-                inputs, targets = _to(inputs, device), _to(targets, device)
+                if move:
+                    inputs, targets = _to(inputs, device), _to(targets, device)
                 if first_batch:
                     loss = _first_loss(model, loss_fn, inputs, targets, autocast)
                     first_batch = False
@@ -755,8 +792,8 @@ def fit(
                     if grad_clip is not None:
                         nn.utils.clip_grad_norm_(trainable, grad_clip)
                     optimizer.step()
-                tally.add(loss, targets if isinstance(targets, torch.Tensor) else inputs,
-                          optimizer.param_groups[0]["lr"])
+                tally.add(loss, targets.shape[0] if isinstance(targets, torch.Tensor)
+                          else _first_dim(inputs), optimizer.param_groups[0]["lr"])
                 if step_scheduler:
                     scheduler.step()
                 if bar is not None:
