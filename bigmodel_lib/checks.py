@@ -68,17 +68,29 @@ def _exact(value: Any) -> np.ndarray:
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 6 significant digits, so a verdict reads the same on every CPU."""
+    if isinstance(value, float | np.floating):
+        return float(f"{value:.6g}")
+    if isinstance(value, list | tuple):
+        return type(value)(_rounded(v) for v in value)
+    return value
+
+
 def _show(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu()
         if value.numel() > 8:
-            return f"tensor of shape {tuple(value.shape)}, first values {value.flatten()[:4].tolist()}"
-        return repr(value.tolist())
-    if isinstance(value, np.ndarray) and value.size > 8:
-        return f"array of shape {value.shape}, first values {value.ravel()[:4].tolist()}"
-    if isinstance(value, float):
+            first = _rounded(value.flatten()[:4].tolist())
+            return f"tensor of shape {tuple(value.shape)}, first values {first}"
+        return repr(_rounded(value.tolist()))
+    if isinstance(value, np.ndarray):
+        if value.size > 8:
+            return f"array of shape {value.shape}, first values {_rounded(value.ravel()[:4].tolist())}"
+        return repr(_rounded(value.tolist()))
+    if isinstance(value, float | np.floating):
         return f"{value:.6g}"
-    text = repr(value)
+    text = repr(_rounded(value))
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -151,7 +163,7 @@ def check(
             )
     ok, why = _compare(got, expected, rtol, atol)
     if ok:
-        print(f"PASS  {name}: {_show(got)}")
+        print(f"PASS  {name}: got {_show(got)}, expected {_show(expected)}")
         return
     message = f"FAIL  {name}: got {_show(got)}, expected {_show(expected)}"
     if why:

@@ -591,6 +591,9 @@ def chinchilla_optimal(
     return ComputeOptimal(n_params, r * n_params)
 
 
+compute_optimal = chinchilla_optimal  # the issue's name for the same sizing rule
+
+
 # Besiroglu et al. (2024), "Chinchilla Scaling: A replication attempt", refit of
 # Hoffmann et al.'s approach 3 (the published fit's optimum disagreed with their own runs).
 CHINCHILLA_LOSS_FIT = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}

@@ -25,7 +25,14 @@ def passes(got, expected, **kwargs) -> bool:
 
 def test_pass_prints_the_value(learner, capsys):
     check(0.1 + 0.2, 0.3, "sum")
-    assert capsys.readouterr().out.startswith("PASS  sum: 0.3")
+    assert capsys.readouterr().out == "PASS  sum: got 0.3, expected 0.3\n"
+
+
+def test_verdicts_round_floats_to_six_digits(learner, capsys):
+    check(torch.tensor([1 / 3, 2.0], dtype=torch.float64), [1 / 3, 2.0], "t")
+    check(np.array([1 / 3]), [1 / 3], "a")
+    out = capsys.readouterr().out
+    assert "0.333333," in out and "0.3333333" not in out
 
 
 @pytest.mark.parametrize(

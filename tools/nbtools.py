@@ -30,7 +30,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 # Code whose output changes from run to run or machine to machine: such a cell must
 # carry the nbval-ignore-output tag.
 UNSTABLE = re.compile(
-    r"\b(interact|interactive|widgets\.|LivePlot|progress\(|tqdm|fit\(|perf_counter|time\.time"
+    r"\b(interact|interactive|widgets\.|LivePlot|progress\(|tqdm|(?:(?<!\.)|(?<=train\.))fit\(|perf_counter|time\.time"
     r"|from_pretrained|load_pretrained_classifier|setup\(|get_device|environment_report)"
 )
 
