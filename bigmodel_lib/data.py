@@ -18,15 +18,20 @@ import numpy as np
 import torch
 
 __all__ = [
+    "AG_NEWS_CLASSES",
     "Imputer",
     "MinMaxScaler",
+    "NewsSplit",
     "NotFittedError",
     "OutlierClipper",
     "Standardizer",
     "add_gaussian_noise",
+    "clean_news_text",
     "drop_missing",
+    "load_news",
     "make_tabular",
     "mixup",
+    "read_news_csv",
     "train_val_split",
 ]
 
@@ -402,3 +407,13 @@ def make_tabular(
         missing = torch.rand(n, n_features, generator=g, dtype=torch.float64) < missing_fraction
         X[missing] = float("nan")
     return X.float(), y
+
+
+# News data lives in its own module (chapter 07); the course's data API re-exports it.
+from bigmodel_lib.news import (  # noqa: E402
+    AG_NEWS_CLASSES,
+    NewsSplit,
+    clean_news_text,
+    load_news,
+    read_news_csv,
+)
