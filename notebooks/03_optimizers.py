@@ -56,6 +56,7 @@ from torch import nn
 from bigmodel_lib.optim import SGD, Adam, AdamW, optimize_2d, plot_paths
 
 torch.set_default_dtype(torch.float64)  # 2-D toy problems: exact arithmetic makes clean pictures
+torch.set_num_threads(1)  # tiny tensors: one CPU thread is faster than several (no hand-offs)
 
 
 def rosenbrock(x, y):
