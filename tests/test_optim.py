@@ -136,6 +136,20 @@ def test_loads_a_torch_adam_checkpoint():
         torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9)
 
 
+def test_torch_adam_loads_our_checkpoint():
+    data = list(batches(100))
+    ours_model = make_mlp()
+    ours_opt = Adam(ours_model.parameters(), lr=1e-2)
+    train(ours_model, ours_opt, data[:50])
+    torch_model = copy.deepcopy(ours_model)
+    torch_opt = torch.optim.Adam(torch_model.parameters(), lr=1e-2)
+    torch_opt.load_state_dict(copy.deepcopy(ours_opt.state_dict()))
+    train(ours_model, ours_opt, data[50:])
+    train(torch_model, torch_opt, data[50:])
+    for p, q in zip(ours_model.parameters(), torch_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("ours", [SGD, Adam, AdamW])
 def test_parameters_without_gradient_are_skipped(ours):
     model = make_mlp()
