@@ -440,14 +440,14 @@ pd.DataFrame({
 
 # %%
 def word_votes(text):
-    ids = torch.tensor([vocab.encode(tokenize(text))[:MAX_LEN]])
+    ids = torch.tensor([vocab.encode(tokenize(text))[:MAX_LEN]], device=device)
     with torch.no_grad():
         model.eval()
         h, _ = model.lstm(model.embedding(ids))  # one text, no padding
         winners = h[0].argmax(dim=0)  # the winning time step of each feature
         p = model(ids).softmax(dim=1)[0]
-    tokens = vocab.decode(ids[0])
-    return tokens, np.bincount(winners.numpy(), minlength=len(tokens)), p.numpy()
+    tokens = vocab.decode(ids[0].tolist())
+    return tokens, np.bincount(winners.cpu().numpy(), minlength=len(tokens)), p.cpu().numpy()
 
 
 def draw_item(index=0):
@@ -566,7 +566,7 @@ plt.show()
 # predictions, while the pooled model gives the same answer whatever the padding.
 
 # %%
-headline = torch.tensor(val_ids[0][:12])
+headline = torch.tensor(val_ids[0][:12], device=device)  # fit left both models on `device`
 with torch.no_grad():
     wrong_model.eval(), right_model.eval()
     last_20 = wrong_model(F.pad(headline, (0, 8))[None])[0, -1].softmax(-1)
