@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 
 
@@ -191,6 +192,7 @@ def plot_curves(
         ax.plot(range(1, len(ys) + 1), list(ys), marker="o" if len(ys) < 30 else None, ms=3, label=name)
     if logy:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
