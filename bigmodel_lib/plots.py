@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
-import matplotlib.ticker
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 
 
 def live_frontend() -> bool:
