@@ -159,11 +159,17 @@ class BiLSTMClassifier(nn.Module):
                              f"{int(input_ids.min())}..{int(input_ids.max())}")
         if lengths is None:
             lengths = lengths_from_padding(input_ids, self.pad_id)
-        lengths = torch.as_tensor(lengths).long()
+        lengths = torch.as_tensor(lengths)
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise TypeError(f"lengths must be integers (real tokens per row), got {lengths.dtype}")
+        lengths = lengths.long()
         if lengths.shape != (input_ids.shape[0],):
             raise ValueError(f"lengths must have shape ({input_ids.shape[0]},), one per row, "
                              f"got {tuple(lengths.shape)}")
         if int(lengths.min()) < 0 or int(lengths.max()) > input_ids.shape[1]:
             raise ValueError(f"lengths must lie in 0..{input_ids.shape[1]} (the padded width), "
                              f"got {lengths.tolist()[:8]}")
+        empty = (lengths == 0).to(input_ids.device)
+        if empty.any():  # read as one <pad>, whatever ids the row holds
+            input_ids = input_ids.masked_fill(empty[:, None], self.pad_id)
         return input_ids.long(), lengths.clamp(min=1)

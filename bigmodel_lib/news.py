@@ -4,9 +4,10 @@
 source that is available, and always says which one it used (``NewsSplit.source``):
 
 1. ``"ag_news_dir"``: a folder of AG News CSVs named by ``$BIGMODEL_AG_NEWS_DIR``. It
-   needs ``train.csv``. With a ``test.csv`` beside it, that file is the test split and
-   5% of ``train.csv`` becomes the validation split; without one, 5% of ``train.csv``
-   becomes validation and another 10% becomes test.
+   needs ``train.csv``. With a ``test.csv`` beside it, that file is the test split (its
+   classes matched to ``train.csv``'s by name) and 5% of ``train.csv`` becomes the
+   validation split; without one, 5% of ``train.csv`` becomes validation and another
+   10% becomes test.
 2. ``"datasets"``: the full AG News from the Hugging Face hub, only when the profile
    allows the network (``bml.network_allowed()``, i.e. Colab / the ``gpu`` profile).
    Its official test split is the test split; 5% of its training split is validation.
@@ -18,7 +19,8 @@ sha256 of ``SPLIT_SALT + text``; the first ``round(fraction * n_class)`` rows (a
 least one) go to validation, the next ones to test, the rest stay in train. The split
 is therefore class-stratified, reproducible on every machine and with every library
 version (no random number generator involved), and a row's split does not depend on
-where it sits in the file. Each split keeps the file's row order.
+where it sits in the file. Copies of one text share a split (train first, so no text is
+in two splits). Each split keeps the file's row order.
 
 ``max_rows`` takes a class-balanced subset (as equal per class as the data allows),
 chosen by the same kind of hash salted with ``seed``: the same rows for the same seed.
@@ -33,8 +35,8 @@ File formats read by ``read_news_csv``:
   every label is an AG News class name (any case), the indices follow
   ``AG_NEWS_CLASSES``; otherwise the classes are the sorted unique labels. Integer
   labels are 1-based (like AG News) when the smallest label is 1 and 0-based when it
-  is 0; the label names are ``AG_NEWS_CLASSES`` when there are at most four classes,
-  else the label numbers as written.
+  is 0; there are ``max label + 1`` classes (0-based), named by the first ones of
+  ``AG_NEWS_CLASSES`` when there are at most four, else by the label numbers as written.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import html.entities
 import io
 import os
 import re
@@ -104,7 +107,15 @@ _LOST_ENTITY_NAMES = (
     "|[A-Za-z](?:acute|grave|circ|uml|tilde|cedil|ring|slash)|pound(?=;\\d)"
 )
 _LOST_ENTITY = re.compile(rf"(?:^| )(?=(?:#\d{{1,5}}|{_LOST_ENTITY_NAMES});)")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+# Markup tags by name: Reuters items also put tickers in angle brackets ("<MSFT.O>"), which
+# are words to keep, not tags.
+_HTML_TAG = re.compile(
+    r"</?(?:a|b|big|blockquote|br|center|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|li|"
+    r"nobr|ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|td|th|tr|tt|u|ul)"
+    r"(?=[\s/>])[^<>]*>",
+    re.IGNORECASE,
+)
 _BACKSLASHES = re.compile(r"\\+")
 _SPACES = re.compile(r"\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;][\"')\]]*$")
@@ -116,7 +127,8 @@ def clean_news_text(text: str) -> str:
     - ``" #39;"`` -> ``'``, ``" #36;"`` -> ``$``, ``" quot;"`` -> ``"``, ``" amp;"`` -> ``&``
       and other entities whose ``&`` became a space (``#151;`` is an em dash);
     - escaped markup ``&lt;b&gt;...&lt;/b&gt;`` and ``&lt;A HREF=...&gt;`` links: the tags
-      are removed, the words between them kept;
+      are removed, the words between them kept (a ticker such as ``<MSFT.O>`` stays);
+    - only ``&name;`` with its ``;`` is an entity: ``AT&T`` and ``Sales&regulation`` stay;
     - ``\\$`` -> ``$``; other backslashes stood for line breaks and become spaces;
     - runs of spaces become one space; leading and trailing spaces go.
     """
@@ -126,13 +138,22 @@ def clean_news_text(text: str) -> str:
     text = _BACKSLASHES.sub(" ", text)
     text = _LOST_ENTITY.sub("&", text)
     for _ in range(4):  # doubly escaped text ("&amp;amp;lt;") needs more than one pass
-        unescaped = html.unescape(text)
+        unescaped = _ENTITY.sub(_unescape_entity, text)
         if unescaped == text:
             break
         text = unescaped
     text = _HTML_TAG.sub(" ", text)
     text = text.replace("\xa0", " ")
     return _SPACES.sub(" ", text).strip()
+
+
+def _unescape_entity(match: re.Match) -> str:
+    """One ``&...;`` entity decoded (``html.unescape`` alone would also decode ``&reg``
+    without its ``;``, turning "Sales&regulation" into "Sales®ulation")."""
+    entity = match.group(0)
+    if entity[1] == "#":
+        return html.unescape(entity)
+    return html.entities.html5.get(entity[1:], entity)
 
 
 def join_title_description(title: str, description: str) -> str:
@@ -249,7 +270,7 @@ def _parse_label_text(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tup
             )
         labels = [v - low for v in values]
         k = max(labels) + 1
-        names = list(AG_NEWS_CLASSES) if k <= len(AG_NEWS_CLASSES) else [
+        names = AG_NEWS_CLASSES[:k] if k <= len(AG_NEWS_CLASSES) else [
             str(i + low) for i in range(k)
         ]
         return tuple(texts), tuple(labels), tuple(names)
@@ -290,7 +311,9 @@ def carve_splits(data: NewsSplit, fractions: dict[str, float]) -> dict[str, News
 
     Rows are ranked within their class by a salted sha256 of their text (see the module
     docstring); every named split gets ``round(fraction * n_class)`` rows of a class, at
-    least one while the class keeps a training row. The rest is ``"train"``.
+    least one while the class keeps a training row. The rest is ``"train"``. Copies of one
+    text all go to the same split (the first, in the order ``"train"`` then ``fractions``,
+    that any copy drew), so no text is in two splits.
     """
     by_class: dict[int, list[int]] = {}
     for i, y in enumerate(data.labels):
@@ -305,6 +328,14 @@ def carve_splits(data: NewsSplit, fractions: dict[str, float]) -> dict[str, News
             for i in ranked[start:start + max(n, 0)]:
                 assignment[i] = name
             start += max(n, 0)
+    # A text that occurs more than once (cleaning can make two rows equal; a few texts carry
+    # two labels) goes wherever one copy went, train first: no text is in two splits.
+    rank = {name: r for r, name in enumerate(("train", *fractions))}
+    home: dict[str, str] = {}
+    for text, name in zip(data.texts, assignment, strict=True):
+        if text not in home or rank[name] < rank[home[text]]:
+            home[text] = name
+    assignment = [home[text] for text in data.texts]
     out = {}
     for name in ("train", *fractions):
         keep = [i for i, s in enumerate(assignment) if s == name]
@@ -365,7 +396,8 @@ def load_news(
         seed: which subset ``max_rows`` takes; the splits themselves never depend on it.
         source: ``None`` picks automatically ($BIGMODEL_AG_NEWS_DIR, then the ``datasets``
             library when the network is allowed, then the bundled corpus); or force one of
-            ``"ag_news_dir"``, ``"datasets"``, ``"bundled"``.
+            ``"ag_news_dir"``, ``"datasets"`` (only where the profile allows the network),
+            ``"bundled"``.
         verbose: print which source was used (it is always in ``.source``).
     """
     if split not in SPLITS:
@@ -413,14 +445,16 @@ def _from_ag_news_dir(split: str) -> NewsSplit:
     folder = Path(value).expanduser()
     train_file, test_file = folder / "train.csv", folder / "test.csv"
     if not train_file.is_file():
+        why = ("" if folder.is_dir() else
+               " (it is a file, not a folder)" if folder.exists() else " (no such folder)")
         raise FileNotFoundError(
-            f"${AG_NEWS_ENV}={value} has no train.csv; point it at a folder holding AG News's "
-            "train.csv (and optionally test.csv), or unset it to use the bundled corpus"
+            f"${AG_NEWS_ENV}={value} has no train.csv{why}; point it at a folder holding AG "
+            "News's train.csv (and optionally test.csv), or unset it to use the bundled corpus"
         )
     where = f"AG News in ${AG_NEWS_ENV}={folder}"
     if test_file.is_file():
         if split == "test":
-            data = read_news_csv(test_file)
+            data = _same_classes(read_news_csv(test_file), read_news_csv(train_file), test_file)
             data.source = f"{where}: test.csv"
             return data
         part = carve_splits(read_news_csv(train_file), {"validation": AG_VALIDATION_FRACTION})
@@ -436,7 +470,32 @@ def _from_ag_news_dir(split: str) -> NewsSplit:
     return data
 
 
+def _same_classes(test: NewsSplit, train: NewsSplit, test_file: Path) -> NewsSplit:
+    """``test`` with its labels numbered as in ``train``, matched by class name.
+
+    (Each file numbers its own classes: a ``label,text`` test file that lacks a class
+    would otherwise shift the ids of the classes after it.)
+    """
+    if test.label_names == train.label_names:
+        return test
+    index = {name: i for i, name in enumerate(train.label_names)}
+    unseen = sorted({test.label_names[y] for y in test.labels} - set(index))
+    if unseen:
+        raise ValueError(f"{test_file}: labels {unseen} do not occur in train.csv beside it "
+                         f"(its classes: {train.label_names})")
+    labels = [index[test.label_names[y]] for y in test.labels]
+    return NewsSplit(list(test.texts), labels, list(train.label_names), test.source)
+
+
 def _from_datasets(split: str) -> NewsSplit:
+    from bigmodel_lib.env import network_allowed
+
+    if not network_allowed():
+        raise ValueError(
+            "source='datasets' downloads AG News, and the default profile never touches the "
+            "network; set BIGMODEL_PROFILE=gpu to allow it, or point $BIGMODEL_AG_NEWS_DIR at "
+            "a folder of AG News CSVs"
+        )
     try:
         import datasets
     except ImportError as err:

@@ -4,8 +4,9 @@ The pipeline of the chapter, one function or class per step:
 
     text --tokenize--> tokens --Vocabulary.encode--> ids --pad_sequences--> a padded batch
 
-- ``tokenize``: lower-case, then words (``street's`` stays one word), numbers (``2.6``)
-  and every punctuation mark as its own token.
+- ``tokenize``: lower-case, then words (``street's`` stays one word, so does ``street’s``
+  with a typographic apostrophe), numbers (``2.6``) and every punctuation mark as its
+  own token.
 - ``Vocabulary``: the tokens seen at least ``min_freq`` times in the training texts, most
   frequent first, after two special tokens: ``<pad>`` (id 0) fills short sequences and
   ``<unk>`` (id 1) stands for every word the vocabulary does not know.
@@ -17,6 +18,7 @@ The pipeline of the chapter, one function or class per step:
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,6 +32,7 @@ PAD_ID, UNK_ID = 0, 1
 # A number with its decimal point or thousands separators, a word (letters and digits,
 # inner apostrophes kept: "street's", "don't"), or one punctuation character.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:'[^\W_]+)*|[^\w\s]|_")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
 
 
 def tokenize(text: str, *, lower: bool = True, punctuation: bool = True) -> list[str]:
@@ -42,6 +45,7 @@ def tokenize(text: str, *, lower: bool = True, punctuation: bool = True) -> list
         raise TypeError(f"tokenize expects a string, got {type(text).__name__}")
     if lower:
         text = text.lower()
+    text = text.translate(_QUOTES)  # typographic apostrophes: "it’s" is "it's"
     tokens = _TOKEN.findall(text)
     if not punctuation:
         tokens = [t for t in tokens if t[0].isalnum()]
@@ -143,6 +147,9 @@ def encode_texts(
     max_len: int | None = None,
 ) -> list[list[int]]:
     """Tokenize and encode every text; keep the first ``max_len`` ids of each when given."""
+    if isinstance(texts, str):
+        raise TypeError("encode_texts expects a list of texts, got one string; "
+                        "wrap it in a list: encode_texts([text], vocab)")
     _check_max_len(max_len)
     return [vocab.encode(tokenizer(text))[:max_len] for text in texts]
 
@@ -172,8 +179,8 @@ def pad_sequences(
     if len(sequences) == 0:
         raise ValueError("pad_sequences needs at least one sequence")
     cut = []
-    for seq in sequences:
-        seq = list(seq)
+    for row, seq in enumerate(sequences):
+        seq = _id_list(seq, row)
         if max_len is not None and len(seq) > max_len:
             seq = seq[:max_len] if truncation == "post" else seq[-max_len:]
         cut.append(seq)
@@ -184,6 +191,24 @@ def pad_sequences(
         if seq:
             ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
     return ids, lengths
+
+
+def _id_list(seq: Sequence[int], row: int) -> list[int]:
+    """``seq`` as a list of Python ints; anything but integer ids is a TypeError."""
+    if isinstance(seq, torch.Tensor):
+        if seq.dim() != 1 or seq.is_floating_point() or seq.is_complex() or seq.dtype == torch.bool:
+            raise TypeError(f"sequence {row} must be a 1-D integer tensor of token ids, got "
+                            f"shape {tuple(seq.shape)} and {seq.dtype}")
+        return seq.tolist()
+    if isinstance(seq, str | bytes) or not isinstance(seq, Iterable):
+        raise TypeError(f"sequence {row} must be a list of integer token ids, got "
+                        f"{type(seq).__name__}; encode texts first (Vocabulary.encode)")
+    seq = list(seq)
+    bad = next((x for x in seq if isinstance(x, bool) or not isinstance(x, numbers.Integral)),
+               None)
+    if bad is not None:
+        raise TypeError(f"sequence {row} must hold integer token ids, found {bad!r}")
+    return [int(x) for x in seq]
 
 
 class EncodedTexts(Dataset):
