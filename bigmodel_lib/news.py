@@ -171,25 +171,29 @@ def join_title_description(title: str, description: str) -> str:
 # ---------------------------------------------------------------------------- reading
 
 
-def read_news_csv(path: str | os.PathLike) -> NewsSplit:
+def read_news_csv(path: str | os.PathLike, num_classes: int | None = None) -> NewsSplit:
     """Read an AG News CSV (no header) or a ``label,text`` CSV into a ``NewsSplit`` (chapter 07).
 
     Every row is validated; an error names the file and the line (wrong number of
-    fields, a label that is not an integer or out of range, an empty text). See the
-    module docstring for the formats and how labels are numbered.
+    fields, a label that is not an integer or out of range, an empty text). In the AG
+    News format labels are class numbers 1..K; K is ``num_classes`` when given (4 for
+    AG News itself), else the largest label in the file. See the module docstring for
+    the formats and how labels are numbered.
     """
+    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+        raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no such file; expected an AG News CSV (label 1-4, title, description)"
         )
     stat = path.stat()
-    texts, labels, names = _read_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    texts, labels, names = _read_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size, num_classes)
     return NewsSplit(list(texts), list(labels), list(names), source=f"file {path}")
 
 
 @lru_cache(maxsize=8)
-def _read_cached(path: str, mtime_ns: int, size: int) -> tuple[tuple, tuple, tuple]:
+def _read_cached(path: str, mtime_ns: int, size: int, num_classes: int | None) -> tuple[tuple, tuple, tuple]:
     try:
         content = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
@@ -202,7 +206,7 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> tuple[tuple, tuple, tup
         if len(rows) == 1:
             raise ValueError(f"{path}: the file has a label,text header but no rows")
         return _parse_label_text(path, rows[1:])
-    return _parse_ag_news(path, rows)
+    return _parse_ag_news(path, rows, num_classes)
 
 
 def _csv_rows(path: str, content: str) -> list[tuple[int, list[str]]]:
@@ -221,8 +225,20 @@ def _csv_rows(path: str, content: str) -> list[tuple[int, list[str]]]:
         line = reader.line_num + 1
 
 
-def _parse_ag_news(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tuple, tuple, tuple]:
-    k = len(AG_NEWS_CLASSES)
+AG_K = 4  # AG News's class count: files named as AG News must use labels 1..4
+MAX_CLASSES = 1000  # a larger label is far more likely a broken file than a real class
+
+
+def _class_names(k: int) -> tuple[str, ...]:
+    """Names of AG-format classes 1..k: AG News's four, then "class 5", "class 6", ..."""
+    return tuple(AG_NEWS_CLASSES[i] if i < len(AG_NEWS_CLASSES) else f"class {i + 1}" for i in range(k))
+
+
+def _parse_ag_news(
+    path: str, rows: list[tuple[int, list[str]]], num_classes: int | None
+) -> tuple[tuple, tuple, tuple]:
+    """AG News format: label 1..K (K = ``num_classes``, else the largest label in the file)."""
+    top = MAX_CLASSES if num_classes is None else num_classes
     texts, labels = [], []
     for line, record in rows:
         if len(record) != 3:
@@ -231,17 +247,18 @@ def _parse_ag_news(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tuple,
                 f"{len(record)}; a file with a header must start with exactly: label,text"
             )
         label = _integer_label(path, line, record[0])
-        if not 1 <= label <= k:
+        if not 1 <= label <= top:
+            allowed = f"1..{num_classes}" if num_classes else "class numbers 1..K starting at 1"
             raise ValueError(
-                f"{path}, line {line}: label {label} is out of range; AG News labels are "
-                f"1..{k} ({', '.join(f'{i + 1}={n}' for i, n in enumerate(AG_NEWS_CLASSES))})"
+                f"{path}, line {line}: label {label} is out of range; labels are {allowed} "
+                f"(AG News: {', '.join(f'{i + 1}={n}' for i, n in enumerate(AG_NEWS_CLASSES))})"
             )
         text = join_title_description(record[1], record[2])
         if not text:
             raise ValueError(f"{path}, line {line}: empty text (title and description are blank)")
         texts.append(text)
         labels.append(label - 1)
-    return tuple(texts), tuple(labels), tuple(AG_NEWS_CLASSES)
+    return tuple(texts), tuple(labels), _class_names(num_classes or max(labels) + 1)
 
 
 def _parse_label_text(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tuple, tuple, tuple]:
@@ -454,16 +471,16 @@ def _from_ag_news_dir(split: str) -> NewsSplit:
     where = f"AG News in ${AG_NEWS_ENV}={folder}"
     if test_file.is_file():
         if split == "test":
-            data = _same_classes(read_news_csv(test_file), read_news_csv(train_file), test_file)
+            data = _same_classes(read_news_csv(test_file, AG_K), read_news_csv(train_file, AG_K), test_file)
             data.source = f"{where}: test.csv"
             return data
-        part = carve_splits(read_news_csv(train_file), {"validation": AG_VALIDATION_FRACTION})
+        part = carve_splits(read_news_csv(train_file, AG_K), {"validation": AG_VALIDATION_FRACTION})
         data = part[split]
         data.source = (f"{where}: train.csv, {split} part "
                        f"({AG_VALIDATION_FRACTION:.0%} of each class is validation)")
         return data
     fractions = {"validation": AG_VALIDATION_FRACTION, "test": AG_TEST_FRACTION}
-    data = carve_splits(read_news_csv(train_file), fractions)[split]
+    data = carve_splits(read_news_csv(train_file, AG_K), fractions)[split]
     data.source = (f"{where}: train.csv, {split} part (no test.csv there, so "
                    f"{AG_VALIDATION_FRACTION:.0%} validation + {AG_TEST_FRACTION:.0%} test of "
                    "each class are carved out of it)")
@@ -524,10 +541,10 @@ def _from_bundled(split: str) -> NewsSplit:
 
     folder = data_dir() / "news"
     if split == "test":
-        data = read_news_csv(folder / "test.csv")
+        data = read_news_csv(folder / "test.csv", AG_K)
         data.source = "the bundled course corpus: data/news/test.csv"
         return data
-    part = carve_splits(read_news_csv(folder / "train.csv"),
+    part = carve_splits(read_news_csv(folder / "train.csv", AG_K),
                         {"validation": BUNDLED_VALIDATION_FRACTION})
     data = part[split]
     data.source = (f"the bundled course corpus: data/news/train.csv, {split} part "

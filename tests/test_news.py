@@ -120,7 +120,7 @@ def test_line_numbers_count_lines_inside_quoted_fields(tmp_path):
     ('"1","t","d"\n"2","t","d","extra"\n',
      r"line 2: expected 3 fields \(label, title, description\), found 4"),
     ('"1","t","d"\n\n"x","t","d"\n', r"line 3: label 'x' is not an integer"),
-    ('"3","t","d"\n"5","t","d"\n', r"line 2: label 5 is out of range; AG News labels are 1\.\.4"),
+    ('"3","t","d"\n"5","t","d"\n', r"line 2: label 5 is out of range; labels are 1\.\.4"),
     ('"0","t","d"\n', r"line 1: label 0 is out of range"),
     ('"1","t","d"\n"2","  ","\\\\"\n', r"line 2: empty text"),
     ('Class Index,Title,Description\n"1","t","d"\n',
@@ -138,8 +138,21 @@ def test_validation_errors_name_the_file_and_line(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message) as info:
-        read_news_csv(path)
+        read_news_csv(path, num_classes=4)
     assert "bad.csv" in str(info.value)
+
+
+@pytest.mark.parametrize("k", [2, 4, 5])
+def test_ag_format_has_as_many_classes_as_its_largest_label(tmp_path, k):
+    path = tmp_path / "k.csv"
+    path.write_text("".join(f'"{label}","title {label}","text {label}"\n' for label in range(1, k + 1)))
+    data = read_news_csv(path)
+    assert data.labels == list(range(k)) and len(data.label_names) == k
+    assert data.label_names[:2] == ["World", "Sports"]
+    if k == 5:
+        assert data.label_names[4] == "class 5"
+    with pytest.raises(ValueError, match="num_classes"):
+        read_news_csv(path, num_classes=0)
 
 
 def test_missing_file_is_named(tmp_path):
