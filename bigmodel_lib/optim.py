@@ -215,11 +215,12 @@ class Adam(_Validated):
                 g = _gradient(p, name)
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0
+                    # step is a tensor, as in torch.optim.Adam, so checkpoints load either way
+                    state["step"] = torch.tensor(0.0)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                # int(): a state saved by torch.optim.Adam keeps its step as a tensor
-                t = state["step"] = int(state["step"]) + 1
+                state["step"] += 1
+                t = float(state["step"])
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 if wd != 0 and self.decoupled_weight_decay:
                     p.mul_(1 - lr * wd)                              # θ ← θ − η·λ·θ  (AdamW)
@@ -227,9 +228,11 @@ class Adam(_Validated):
                     g = g.add(p, alpha=wd)                           # g ← g + λ·θ    (Adam + L2)
                 m.lerp_(g, 1 - beta1)                                # m ← β₁·m + (1 − β₁)·g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)        # v ← β₂·v + (1 − β₂)·g²
-                m_hat = m / (1 - beta1**t)                           # m̂ = m / (1 − β₁ᵗ)
-                v_hat = v / (1 - beta2**t)                           # v̂ = v / (1 − β₂ᵗ)
-                p.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)  # θ ← θ − η·m̂ / (√v̂ + ε)
+                bias1, bias2 = 1 - beta1**t, 1 - beta2**t            # m̂ = m / bias1, v̂ = v / bias2
+                # θ ← θ − η·m̂ / (√v̂ + ε), with the divisions grouped as torch.optim.Adam
+                # groups them, so float32 runs round identically too
+                denom = (v.sqrt() / bias2**0.5).add_(eps)            # √v̂ + ε
+                p.addcdiv_(m, denom, value=-lr / bias1)              # θ ← θ − (η / bias1)·m / denom
         return loss
 
 

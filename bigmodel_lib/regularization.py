@@ -40,8 +40,8 @@ def _tensors(params: Iterable[torch.Tensor] | nn.Module | torch.Tensor, name: st
     for t in tensors:
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} expects tensors, got an element of type {type(t).__name__}")
-        if not t.is_floating_point():
-            raise TypeError(f"{name} needs floating-point tensors, got dtype {t.dtype}")
+        if t.dtype == torch.bool or t.is_complex():
+            raise TypeError(f"{name} needs real-valued (float or integer) tensors, got dtype {t.dtype}")
     return tensors
 
 
@@ -101,8 +101,10 @@ def dropout(
         return x
     if p == 1.0:
         return x * torch.zeros_like(x)  # keeps the graph: the gradient is zero everywhere
-    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= p
-    return x * keep / (1 - p)
+    # the mask is drawn as torch.nn.functional.dropout draws it on the CPU, so under the
+    # same seed both zero the same elements
+    mask = torch.empty_like(x).bernoulli_(1 - p, generator=generator)  # 1 = kept, probability 1 − p
+    return x * mask.div_(1 - p)                                          # survivors scaled by 1/(1 − p)
 
 
 class Dropout(nn.Module):

@@ -50,8 +50,10 @@ def test_penalties_reject_bad_input():
         l1_penalty(3.0)
     with pytest.raises(TypeError, match="element"):
         l2_penalty([torch.ones(2), [1.0, 2.0]])
-    with pytest.raises(TypeError, match="floating"):
-        l1_penalty([torch.tensor([1, 2])])
+    with pytest.raises(TypeError, match="real-valued"):
+        l1_penalty([torch.tensor([True, False])])
+    with pytest.raises(TypeError, match="real-valued"):
+        l2_penalty(torch.tensor([3 + 4j]))
 
 
 N = 400_000
