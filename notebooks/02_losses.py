@@ -801,8 +801,8 @@ except ValueError as err:
 # %% [markdown]
 # **Pitfall 5: labels that are not class indices.** Labels numbered $1..C$ instead of
 # $0..C-1$, or labels stored as floats, are caught with a message saying what was
-# expected (PyTorch raises an `IndexError` deep inside, or on a GPU a device-side
-# assert that kills the session):
+# expected and how to fix it. (PyTorch says `Target 3 is out of bounds` on the CPU,
+# but on a GPU the same mistake is a device-side assert that ends the whole session.)
 
 # %%
 four_logits = torch.zeros(4, 3)
