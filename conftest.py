@@ -4,7 +4,6 @@ import os
 
 # Notebook kernels inherit this: self-checks raise and live plots draw one final figure.
 os.environ.setdefault("BIGMODEL_TESTING", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collectstart(collector):

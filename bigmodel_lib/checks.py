@@ -1,7 +1,7 @@
 """Self-checks for notebooks and exercises (chapter 00).
 
-``check(got, expected)`` compares a result with the value it should have, prints a
-verdict showing both, and returns True or False. When the notebook runs as a test
+``check(got, expected)`` compares a result with the value it should have and prints a
+verdict showing both (it returns nothing, so a notebook shows only the verdict). When the notebook runs as a test
 (``BIGMODEL_TESTING=1``, set by the test command, or ``CI`` set), a failed check
 raises ``CheckFailed`` so that a wrong formula fails CI instead of printing quietly.
 """
@@ -89,8 +89,8 @@ def check(
     *,
     rtol: float = 1e-5,
     atol: float = 1e-8,
-) -> bool:
-    """Compare ``got`` with ``expected``, print a verdict with both values, return whether they agree.
+) -> None:
+    """Compare ``got`` with ``expected`` and print a verdict with both values.
 
     Numbers, NumPy arrays, torch tensors and lists of numbers are compared with
     ``|got - expected| <= atol + rtol * |expected|`` elementwise after checking that
@@ -105,11 +105,10 @@ def check(
     ok, why = _compare(got, expected, rtol, atol)
     if ok:
         print(f"PASS  {name}: {_show(got)}")
-        return True
+        return
     message = f"FAIL  {name}: got {_show(got)}, expected {_show(expected)}"
     if why:
         message += f"; {why}"
     print(message)
     if _strict():
         raise CheckFailed(message)
-    return False

@@ -36,6 +36,22 @@ def _display(obj: Any, **kwargs: Any) -> Any:
     return display(obj, **kwargs)
 
 
+def _show_in_output_widget(out: Any, obj: Any) -> None:
+    """Replace what an ``ipywidgets.Output`` shows by ``obj``, in one widget-state update.
+
+    Setting ``out.outputs`` does not depend on routing display messages to the widget
+    (``with out:``), which loses redraws when callbacks follow each other quickly.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:  # no kernel: nothing can render the widget anyway
+        _display(obj)
+        return
+    data, metadata = shell.display_formatter.format(obj)
+    out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+
+
 class LivePlot:
     """Curves that grow while a loop runs: ``plot.update(step, train_loss=..., val_loss=...)``.
 
@@ -104,11 +120,7 @@ class LivePlot:
     def _redraw(self) -> None:
         fig = self.figure()
         if self.out is not None:
-            from IPython.display import clear_output
-
-            with self.out:
-                clear_output(wait=True)
-                _display(fig)
+            _show_in_output_widget(self.out, fig)
         elif self._handle is None:
             self._handle = _display(fig, display_id=True)
         else:

@@ -8,6 +8,10 @@
 #       format_name: percent
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -187,7 +191,7 @@ lr_slider = widgets.FloatSlider(value=0.1, min=0.05, max=1.05, step=0.05, descri
 
 def on_lr_change(change=None):
     live = LivePlot(title=f"gradient descent, lr={lr_slider.value:.2f}", ylabel="f(w)",
-                    logy=True, out=out, min_interval=0.0)
+                    logy=True, out=out, min_interval=0.2)
     gradient_descent(lr=lr_slider.value, steps=30, plot=live)
     live.close()
 
@@ -240,8 +244,8 @@ except CheckFailed:
 a = 2.0
 largest_lr = 1.0 / a
 bml.check(largest_lr, 0.5, "largest learning rate for a=2 (exclusive)")
-bml.check(gradient_descent(lr=0.49, a=a, steps=200)[-1] < 1e-6, True, "lr just below converges")
-bml.check(gradient_descent(lr=0.51, a=a, steps=200)[-1] > 1e3, True, "lr just above diverges")
+bml.check(gradient_descent(lr=0.45, a=a, steps=200)[-1] < 1e-6, True, "lr below 1/a converges")
+bml.check(gradient_descent(lr=0.55, a=a, steps=200)[-1] > 1e3, True, "lr above 1/a diverges")
 
 # Exercise 2: w_t - 3 = (1 - 2*lr)^t (w_0 - 3) = 0.5^3 * (-3).
 w3 = 3.0 + (1 - 2 * 0.25) ** 3 * (0.0 - 3.0)

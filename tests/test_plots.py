@@ -59,12 +59,13 @@ def test_feeds_an_output_widget(monkeypatch):
     import ipywidgets as widgets
 
     shown = []
-    monkeypatch.setattr(plots, "_display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setattr(plots, "_show_in_output_widget", lambda out, obj: shown.append((out, obj)))
     out = widgets.Output()
     plot = LivePlot(out=out, min_interval=0)
     plot.update(loss=1.0)
     plot.update(loss=0.5)
-    assert len(shown) == 2
+    plot.close()
+    assert len(shown) == 3 and all(target is out for target, _ in shown)
 
 
 def test_misuse_is_a_clear_error():

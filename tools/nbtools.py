@@ -26,6 +26,7 @@ NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 IGNORE_TAG = "nbval-ignore-output"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # Code whose output changes from run to run or machine to machine: such a cell must
 # carry the nbval-ignore-output tag.
 UNSTABLE = re.compile(
@@ -36,7 +37,7 @@ UNSTABLE = re.compile(
 
 def pairs() -> list[tuple[Path, Path]]:
     """Every chapter's (.py, .ipynb) pair, in reading order."""
-    stems = sorted({p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")} | {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")})
+    stems = sorted({p.stem for pattern in ("[0-9][0-9]_*.py", "[0-9][0-9]_*.ipynb") for p in NOTEBOOKS.glob(pattern)})
     return [(NOTEBOOKS / f"{s}.py", NOTEBOOKS / f"{s}.ipynb") for s in stems]
 
 
@@ -65,6 +66,9 @@ def build(py: Path, timeout: int = 1800) -> None:
     ipynb = py.with_suffix(".ipynb")
     subprocess.run([sys.executable, "-m", "jupytext", "--set-formats", "ipynb,py:percent", str(py)], check=True)
     subprocess.run([sys.executable, "-m", "jupytext", "--sync", str(py)], check=True)
+    notebook = nbformat.read(ipynb, as_version=4)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)  # no "Select Kernel" dialog on opening
+    nbformat.write(notebook, ipynb)
     env = dict(os.environ, BIGMODEL_TESTING="1")
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
@@ -85,7 +89,7 @@ def problems() -> list[str]:
             found.append(f"{py.stem}: notebook names are NN_slug (lower-case, digits, underscores)")
         numbers.append(int(py.stem[:2]))
         if not py.exists():
-            found.append(f"{ipynb.name} has no .py pair (run: python tools/nbtools.py build {ipynb.with_suffix('.py')})")
+            found.append(f"{ipynb.name} has no .py pair (write {py.name}, or: jupytext --set-formats ipynb,py:percent)")
             continue
         if not ipynb.exists():
             found.append(f"{py.name} has no .ipynb pair (run: python tools/nbtools.py build {py})")
@@ -93,6 +97,8 @@ def problems() -> list[str]:
         notebook = nbformat.read(ipynb, as_version=4)
         if percent_text(notebook) != py.read_text():
             found.append(f"{py.name} and {ipynb.name} are out of sync (run: python tools/nbtools.py build {py})")
+        if notebook.metadata.get("kernelspec", {}).get("name") != KERNELSPEC["name"]:
+            found.append(f"{ipynb.name} names no python3 kernel (JupyterLab would ask for one)")
         if "widgets" in notebook.metadata or WIDGET_STATE in ipynb.read_text():
             found.append(f"{ipynb.name} carries saved widget state")
         for index, cell in enumerate(notebook.cells):
@@ -105,7 +111,7 @@ def problems() -> list[str]:
                 found.append(f"{ipynb.name} cell {index}: output cannot be stable; tag it {IGNORE_TAG}")
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 found.append(f"{ipynb.name} cell {index}: saved with an error output")
-    if numbers and numbers != list(range(numbers[0], numbers[0] + len(numbers))) or (numbers and numbers[0] != 0):
+    if numbers and numbers != list(range(len(numbers))):
         found.append(f"chapter numbers must run 00, 01, 02, ... without gaps or repeats; found {numbers}")
     return found
 

@@ -1,0 +1,181 @@
+"""Dynamic padding, length buckets, the warm-up schedule, freezing, ordered prediction."""
+
+import numpy as np
+import pytest
+import torch
+
+from bigmodel_lib.finetune import (
+    CPU_DEFAULTS,
+    FinetuneConfig,
+    LengthBuckets,
+    TokenizedTexts,
+    freeze,
+    pad_batch,
+    predict_texts,
+    text_loader,
+    tokenize,
+    warmup_linear,
+)
+
+
+class TinyTokenizer:
+    """Whitespace 'tokenizer' with [CLS]=1, [SEP]=2, pad=0, words -> 3 + len(word)."""
+
+    pad_token_id = 0
+
+    def __call__(self, texts, truncation, max_length, **kwargs):
+        ids = []
+        for text in texts:
+            row = [1] + [3 + len(w) for w in text.split()] + [2]
+            if truncation and len(row) > max_length:
+                row = row[: max_length - 1] + [2]
+            ids.append(row)
+        return {"input_ids": ids}
+
+
+def test_tokenize_truncates_keeps_sep_and_does_not_pad():
+    data = tokenize(TinyTokenizer(), ["a bb ccc dddd eeeee", "x"], [1, 0], max_length=4)
+    assert data.input_ids == [[1, 4, 5, 2], [1, 4, 2]]
+    assert data.labels == [1, 0] and data.lengths.tolist() == [4, 3]
+
+
+@pytest.mark.parametrize("texts, max_length, error, match", [
+    ("one string", 8, TypeError, "list of strings"),
+    ([], 8, ValueError, "no texts"),
+    (["a"], 2, ValueError, "max_length"),
+])
+def test_tokenize_rejects_bad_input(texts, max_length, error, match):
+    with pytest.raises(error, match=match):
+        tokenize(TinyTokenizer(), texts, max_length=max_length)
+
+
+def test_labels_must_pair_with_texts():
+    with pytest.raises(ValueError, match="pair up"):
+        TokenizedTexts([[1, 2], [1, 2]], [0])
+
+
+def test_pad_batch_pads_to_longest_rounded_up():
+    inputs, labels = pad_batch([([1, 5, 2], 3), ([1, 2], 1)], pad_id=0, multiple_of=4)
+    assert inputs["input_ids"].tolist() == [[1, 5, 2, 0], [1, 2, 0, 0]]
+    assert inputs["attention_mask"].tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
+    assert labels.tolist() == [3, 1]
+    inputs, _ = pad_batch([([1, 5, 2], 0)], multiple_of=1)
+    assert inputs["input_ids"].shape == (1, 3)
+
+
+def test_length_buckets_cover_every_index_once_with_similar_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 120, size=1000)
+    sampler = LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3)
+    batches = list(sampler)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(1000)) and len(batches) == len(sampler) == 63
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    random_spread = np.mean([np.ptp(lengths[rng.permutation(1000)[:16]]) for _ in range(50)])
+    assert spread < random_spread / 4  # buckets are near-uniform in length
+    again = list(LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3))
+    assert again == batches  # same seed, same order
+    assert list(sampler) != batches  # a new epoch reshuffles
+
+
+def test_unshuffled_buckets_are_sorted_longest_first():
+    lengths = [3, 9, 1, 7, 5]
+    batches = list(LengthBuckets(lengths, batch_size=2, shuffle=False))
+    assert batches == [[1, 3], [4, 0], [2]]
+
+
+def test_text_loader_batches_are_dicts_and_labels():
+    data = tokenize(TinyTokenizer(), ["a b", "c", "d e f"], [0, 1, 2], max_length=8)
+    for bucket in (True, False):
+        seen = []
+        for inputs, labels in text_loader(data, 2, bucket=bucket, multiple_of=1):
+            assert set(inputs) == {"input_ids", "attention_mask"}
+            assert inputs["input_ids"].shape[0] == labels.shape[0]
+            seen += labels.tolist()
+        assert sorted(seen) == [0, 1, 2]
+    with pytest.raises(TypeError, match="TokenizedTexts"):
+        text_loader([[1, 2]], 2)
+
+
+def test_warmup_linear_matches_the_formula():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.5)
+    scheduler = warmup_linear(optimizer, total_steps=10, warmup=0.2)
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = [0.5 * f for f in (0.5, 1.0, 1.0, 7 / 8, 6 / 8, 5 / 8, 4 / 8, 3 / 8, 2 / 8, 1 / 8)]
+    np.testing.assert_allclose(lrs, expected)
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
+def test_warmup_linear_with_an_exhausted_time_budget_reaches_zero():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.5)
+    scheduler = warmup_linear(optimizer, total_steps=1000, warmup=0, time_budget_s=1e-9)
+    optimizer.step()
+    scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(total_steps=0), "total_steps"),
+    (dict(total_steps=10, warmup=1.0), "warm-up fraction"),
+    (dict(total_steps=10, warmup=10), "warmup"),
+    (dict(total_steps=10, time_budget_s=0), "time_budget_s"),
+])
+def test_warmup_linear_rejects_bad_settings(kwargs, match):
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match=match):
+        warmup_linear(optimizer, **kwargs)
+
+
+def tiny_bert(num_labels=3):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32, num_labels=num_labels)
+    torch.manual_seed(0)
+    return BertForSequenceClassification(config)
+
+
+def test_freeze_embeddings_and_lower_layers():
+    model = tiny_bert()
+    total = sum(p.numel() for p in model.parameters())
+    embeddings = sum(p.numel() for p in model.bert.embeddings.parameters())
+    layer = sum(p.numel() for p in model.bert.encoder.layer[0].parameters())
+    assert freeze(model, embeddings=True, layers=0) == total - embeddings
+    assert freeze(model, embeddings=True, layers=2) == total - embeddings - 2 * layer
+    assert not model.bert.encoder.layer[1].attention.self.query.weight.requires_grad
+    assert model.bert.encoder.layer[2].attention.self.query.weight.requires_grad
+    assert freeze(model, embeddings=False, layers=0) == total  # undoes earlier freezing
+    with pytest.raises(ValueError, match="layers"):
+        freeze(model, layers=4)
+    with pytest.raises(TypeError, match="BERT-style"):
+        freeze(torch.nn.Linear(2, 2))
+
+
+def test_predict_texts_returns_logits_in_the_original_order():
+    model = tiny_bert()
+    rng = np.random.default_rng(1)
+    ids = [[1] + rng.integers(3, 50, size=n).tolist() + [2] for n in rng.integers(1, 20, size=23)]
+    data = TokenizedTexts(ids, None)
+    got = predict_texts(model, data, batch_size=4)
+    assert not model.training
+    with torch.no_grad():
+        one_by_one = torch.cat([model(input_ids=torch.tensor([row])).logits for row in ids])
+    torch.testing.assert_close(got, one_by_one, atol=1e-5, rtol=1e-4)
+
+
+def test_config_validation():
+    assert CPU_DEFAULTS.amp == "auto"
+    with pytest.raises(ValueError, match="max_train"):
+        FinetuneConfig(max_train=0)
+    with pytest.raises(ValueError, match="lr"):
+        FinetuneConfig(lr=-1e-4)
+    with pytest.raises(ValueError, match="amp"):
+        FinetuneConfig(amp="fp8")
+    with pytest.raises(ValueError, match="batch_size"):
+        FinetuneConfig(batch_size=0)

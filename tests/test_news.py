@@ -1,0 +1,414 @@
+import csv
+import linecache
+import random
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from bigmodel_lib import news
+from bigmodel_lib.news import (
+    AG_NEWS_CLASSES,
+    NewsSplit,
+    carve_splits,
+    clean_news_text,
+    load_news,
+    read_news_csv,
+)
+
+SHARED_TRAIN = Path(__file__).resolve().parents[1] / "../shared/data/ag_news/train.csv"
+if not SHARED_TRAIN.is_file():
+    SHARED_TRAIN = Path("/work/shared/data/ag_news/train.csv")
+
+
+def write_ag(path, rows):
+    """rows: (label, title, description) tuples, written like the original AG News CSV."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    return path
+
+
+def fake_rows(per_class=40, seed=0):
+    rng = random.Random(seed)
+    rows = [
+        (str(c + 1), f"{name} headline {i}", f"Story {i} on {name.lower()}, {rng.random()}")
+        for c, name in enumerate(AG_NEWS_CLASSES)
+        for i in range(per_class)
+    ]
+    rng.shuffle(rows)
+    return rows
+
+
+@pytest.fixture
+def no_sources(monkeypatch):
+    """No AG News folder, no network: the loader can only use what a test sets up."""
+    monkeypatch.delenv("BIGMODEL_AG_NEWS_DIR", raising=False)
+    monkeypatch.setenv("BIGMODEL_PROFILE", "default")
+
+
+# ------------------------------------------------------------------- reading and validating
+
+
+def test_read_ag_news_format(tmp_path):
+    path = write_ag(tmp_path / "train.csv", [
+        ("3", "Wall St. Bears Claw Back", "Short-sellers are seeing green again."),
+        ("1", "Talks resume", 'Envoys said the "plan" stands.'),
+        ("4", "New chip ships?", "Faster and cooler."),
+    ])
+    data = read_news_csv(path)
+    assert data.labels == [2, 0, 3]
+    assert data.label_names == AG_NEWS_CLASSES
+    assert data.texts == [
+        "Wall St. Bears Claw Back. Short-sellers are seeing green again.",
+        'Talks resume. Envoys said the "plan" stands.',
+        "New chip ships? Faster and cooler.",
+    ]
+    assert len(data) == 3
+    assert str(path) in data.source
+
+
+def test_read_ag_news_keeps_a_title_or_description_alone(tmp_path):
+    rows = [("2", "Only a title", ""), ("2", "", "Only a description")]
+    path = write_ag(tmp_path / "t.csv", rows)
+    assert read_news_csv(path).texts == ["Only a title", "Only a description"]
+
+
+def test_label_text_header_with_ag_news_names_follows_ag_news_order(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("label,text\nsci/tech,chips\nWorld,talks\nSports,goal\n", encoding="utf-8")
+    data = read_news_csv(path)
+    assert data.label_names == AG_NEWS_CLASSES
+    assert data.labels == [3, 0, 1]
+
+
+def test_label_text_header_with_other_names_uses_sorted_names(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("label,text\nspam,buy now\nham,see you\nspam,win\n", encoding="utf-8")
+    data = read_news_csv(path)
+    assert data.label_names == ["ham", "spam"]
+    assert data.labels == [1, 0, 1]
+
+
+@pytest.mark.parametrize(("labels", "expected"), [(["1", "4", "2"], [0, 3, 1]),
+                                                  (["0", "3", "1"], [0, 3, 1])])
+def test_label_text_integer_labels_are_one_or_zero_based(tmp_path, labels, expected):
+    path = tmp_path / "t.csv"
+    path.write_text("label,text\n" + "".join(f"{y},text {y}\n" for y in labels), encoding="utf-8")
+    data = read_news_csv(path)
+    assert data.labels == expected
+    assert data.label_names == AG_NEWS_CLASSES
+
+
+def test_label_text_many_integer_classes_are_named_by_number(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("label,text\n" + "".join(f"{y},t\n" for y in range(1, 7)), encoding="utf-8")
+    data = read_news_csv(path)
+    assert data.labels == list(range(6))
+    assert data.label_names == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_line_numbers_count_lines_inside_quoted_fields(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('"1","a title","a description\nthat spans\nthree lines"\n"2","x"\n',
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=r"t\.csv, line 4: expected 3 fields .* found 2"):
+        read_news_csv(path)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('"1","t","d"\n"2","t","d","extra"\n',
+     r"line 2: expected 3 fields \(label, title, description\), found 4"),
+    ('"1","t","d"\n\n"x","t","d"\n', r"line 3: label 'x' is not an integer"),
+    ('"3","t","d"\n"5","t","d"\n', r"line 2: label 5 is out of range; AG News labels are 1\.\.4"),
+    ('"0","t","d"\n', r"line 1: label 0 is out of range"),
+    ('"1","t","d"\n"2","  ","\\\\"\n', r"line 2: empty text"),
+    ('Class Index,Title,Description\n"1","t","d"\n',
+     r"line 1: label 'Class Index' is not an integer"),
+    ('label,text\n1,fine\n2,x,y\n', r"line 3: expected 2 fields \(label, text\)"),
+    ('label,text\n1,fine\n2,  \n', r"line 3: empty text"),
+    ('label,text\n2,a\n3,b\n', r"line 2: label 2 is out of range; integer labels are 1-based"),
+    ('label,text\nWorld,a\n2,b\n', r"line 3: label '2' is a number but other labels are names"),
+    ('label,text\n', r"label,text header but no rows"),
+    ('', r"the file is empty"),
+    ('\n\n', r"the file is empty"),
+    ('"1","t","unterminated\n', r"line 1: malformed CSV"),
+])
+def test_validation_errors_name_the_file_and_line(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as info:
+        read_news_csv(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.csv: no such file"):
+        read_news_csv(tmp_path / "nowhere.csv")
+
+
+def test_reading_again_sees_a_changed_file(tmp_path):
+    path = write_ag(tmp_path / "t.csv", [("1", "a", "b")])
+    assert read_news_csv(path).labels == [0]
+    write_ag(path, [("2", "a", "b"), ("3", "c", "d")])
+    assert read_news_csv(path).labels == [1, 2]
+
+
+def test_news_split_checks_its_fields():
+    with pytest.raises(ValueError, match="one label per text"):
+        NewsSplit(["a", "b"], [0])
+    with pytest.raises(ValueError, match=r"integers in 0\.\.3"):
+        NewsSplit(["a"], [4])
+    split = NewsSplit(["a", "b", "c"], [0, 2, 2])
+    assert split.class_counts() == {"World": 1, "Sports": 0, "Business": 2, "Sci/Tech": 0}
+
+
+# ------------------------------------------------------------------- cleaning
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Wall Street #39;s dwindling\\band", "Wall Street's dwindling band"),
+    ("surged past  #36;46\\a barrel", "surged past $46 a barrel"),
+    ("Cash Hits \\$2.6 Bln", "Cash Hits $2.6 Bln"),
+    ("as  quot;opt-out? quot;", 'as "opt-out?"'),
+    ("Texas A amp;M University", "Texas A&M University"),
+    ("struck again  #151; this time", "struck again \u2014 this time"),
+    ("Western  amp;amp;amp; Southern", "Western & Southern"),
+    ("&lt;strong&gt;Opinion&lt;/strong&gt; SAP hardly to blame", "Opinion SAP hardly to blame"),
+    ('Corp. &lt;A HREF="http://www.investor.reuters.com/x?t=KMRT.O"&gt;KMRT.O&lt;/A&gt; on Monday',
+     "Corp. KMRT.O on Monday"),
+    ("India News  gt; New Delhi", "India News > New Delhi"),
+    ("\\\\Only \\$15 to get in.\\\\", "Only $15 to get in."),
+    ("  many    spaces\there ", "many spaces here"),
+    ("2.3 per cent; but becomes real; fine", "2.3 per cent; but becomes real; fine"),
+    ("a nbsp;b and ma icirc;tre d'", "a b and ma\u00eetre d'"),
+    ("", ""),
+])
+def test_clean_news_text(raw, clean):
+    assert clean_news_text(raw) == clean
+
+
+def test_clean_news_text_is_idempotent_and_rejects_non_strings():
+    text = "Q amp;A: HP #39;s Livermore &lt;b&gt;...&lt;/b&gt;"
+    once = clean_news_text(text)
+    assert once == "Q&A: HP's Livermore ..."
+    assert clean_news_text(once) == once
+    with pytest.raises(TypeError, match="expects a string"):
+        clean_news_text(None)
+
+
+def shared_row(line_number):
+    if not SHARED_TRAIN.is_file():
+        pytest.skip(f"the real AG News rows are not here ({SHARED_TRAIN}); they sit beside the "
+                    "repository on the course's build machine only")
+    line = linecache.getline(str(SHARED_TRAIN), line_number)
+    (label, title, description), = csv.reader([line])
+    return int(label), news.join_title_description(title, description)
+
+
+@pytest.mark.parametrize(("line", "label", "must_contain", "must_not_contain"), [
+    (1, 3, ["Wall St. Bears Claw Back Into the Black (Reuters). Reuters",
+            "Wall Street's dwindling band of ultra-cynics"], ["\\"]),
+    (6, 3, ["surged past $46 a barrel"], ["#36;"]),
+    (84, 4, ["struck again \u2014 this time"], ["#151;"]),
+    (162, 4, ['legalized as "opt-out?" The Register'], ["quot;"]),
+    (168, 4, ["their application server can support. While nice"], ["\\"]),
+    (187, 4, ["adapt. Opinion SAP hardly to blame"], ["&lt;", "<strong>", "strong"]),
+    (962, 3, ["Cash Hits $2.6 Bln. CHICAGO (Reuters) - Kmart Holdings Corp. KMRT.O on Monday"],
+     ["HREF", "&gt;", "\\"]),
+    (1660, 4, ["Q&A: HP's Livermore", "This can't be an easy time"], ["amp;", "#39;"]),
+    (4750, 2, ["Western & Southern Financial Group Women's Open"], ["amp;"]),
+])
+def test_cleaning_real_ag_news_rows(line, label, must_contain, must_not_contain):
+    got_label, text = shared_row(line)
+    assert got_label == label
+    for part in must_contain:
+        assert part in text
+    for part in must_not_contain:
+        assert part not in text
+    assert "  " not in text and text == text.strip()
+
+
+# ------------------------------------------------------------------- splits and sources
+
+
+def test_carved_splits_are_stratified_disjoint_and_complete(tmp_path, no_sources, monkeypatch):
+    write_ag(tmp_path / "train.csv", fake_rows(per_class=40))
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path))
+    parts = {s: load_news(s, verbose=False) for s in ("train", "validation", "test")}
+    assert {s: len(p) for s, p in parts.items()} == {"train": 136, "validation": 8, "test": 16}
+    assert parts["validation"].class_counts() == dict.fromkeys(AG_NEWS_CLASSES, 2)
+    assert parts["test"].class_counts() == dict.fromkeys(AG_NEWS_CLASSES, 4)
+    everything = read_news_csv(tmp_path / "train.csv")
+    seen = [t for p in parts.values() for t in p.texts]
+    assert sorted(seen) == sorted(everything.texts)
+    for p in parts.values():
+        assert "no test.csv there" in p.source and str(tmp_path) in p.source
+        pairs = dict(zip(everything.texts, everything.labels, strict=True))
+        assert all(pairs[t] == y for t, y in zip(p.texts, p.labels, strict=True))
+
+
+def test_carved_split_does_not_depend_on_row_order_or_seed(tmp_path, no_sources, monkeypatch):
+    rows = fake_rows(per_class=30)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    write_ag(a / "train.csv", rows)
+    write_ag(b / "train.csv", list(reversed(rows)))
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(a))
+    test_a = load_news("test", verbose=False, seed=1)
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(b))
+    test_b = load_news("test", verbose=False, seed=7)
+    assert sorted(test_a.texts) == sorted(test_b.texts)
+    assert test_b.texts == list(reversed(test_a.texts))  # each split keeps its file's order
+
+
+def test_folder_with_test_csv_uses_it(tmp_path, no_sources, monkeypatch):
+    write_ag(tmp_path / "train.csv", fake_rows(per_class=20))
+    write_ag(tmp_path / "test.csv", [("2", "Final", "A late goal."), ("1", "Vote", "Polls close.")])
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path))
+    test = load_news("test", verbose=False)
+    assert test.texts == ["Final. A late goal.", "Vote. Polls close."]
+    assert test.labels == [1, 0]
+    assert "test.csv" in test.source
+    train, val = load_news("train", verbose=False), load_news("validation", verbose=False)
+    assert len(train) + len(val) == 80 and len(val) == 4
+
+
+def test_ag_news_dir_errors(tmp_path, no_sources, monkeypatch):
+    with pytest.raises(ValueError, match="BIGMODEL_AG_NEWS_DIR"):
+        load_news(source="ag_news_dir")
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="has no train.csv"):
+        load_news()
+
+
+def test_verbose_reports_the_source(tmp_path, no_sources, monkeypatch, capsys):
+    write_ag(tmp_path / "train.csv", fake_rows(per_class=20))
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path))
+    data = load_news("validation")
+    out = capsys.readouterr().out
+    assert out.startswith("load_news('validation'): 4 rows from AG News in $BIGMODEL_AG_NEWS_DIR")
+    assert data.source in out
+    load_news("validation", verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_max_rows_is_class_balanced_seeded_and_a_subset(tmp_path, no_sources, monkeypatch):
+    write_ag(tmp_path / "train.csv", fake_rows(per_class=50))
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path))
+    full = load_news("train", verbose=False)
+    sub = load_news("train", max_rows=42, seed=3, verbose=False)
+    assert len(sub) == 42
+    assert sorted(sub.class_counts().values()) == [10, 10, 11, 11]
+    assert set(sub.texts) <= set(full.texts)
+    assert sub.texts == [t for t in full.texts if t in set(sub.texts)]  # file order kept
+    assert load_news("train", max_rows=42, seed=3, verbose=False).texts == sub.texts
+    assert load_news("train", max_rows=42, seed=4, verbose=False).texts != sub.texts
+    assert "subset of 42" in sub.source and "seed 3" in sub.source
+    assert load_news("train", max_rows=10_000, verbose=False).texts == full.texts
+
+
+def test_max_rows_fills_from_other_classes_when_one_runs_out():
+    data = NewsSplit([f"w{i}" for i in range(2)] + [f"s{i}" for i in range(20)], [0] * 2 + [1] * 20)
+    sub = news.balanced_subset(data, 10, seed=0)
+    assert sub.class_counts() == {"World": 2, "Sports": 8, "Business": 0, "Sci/Tech": 0}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"split": "valid"}, "split must be one of train, validation, test"),
+    ({"source": "web"}, "source must be None or one of"),
+    ({"max_rows": 0}, "max_rows must be a positive integer"),
+    ({"max_rows": 2.5}, "max_rows must be a positive integer"),
+])
+def test_bad_arguments(kwargs, message, no_sources):
+    with pytest.raises(ValueError, match=message):
+        load_news(**kwargs)
+
+
+def make_bundled(tmp_path, monkeypatch):
+    folder = tmp_path / "data" / "news"
+    folder.mkdir(parents=True)
+    write_ag(folder / "train.csv", fake_rows(per_class=30))
+    write_ag(folder / "test.csv", fake_rows(per_class=5, seed=1))
+    monkeypatch.setenv("BIGMODEL_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_bundled_corpus_is_the_offline_default(tmp_path, no_sources, monkeypatch):
+    make_bundled(tmp_path, monkeypatch)
+    train, val, test = (load_news(s, verbose=False) for s in ("train", "validation", "test"))
+    assert (len(train), len(val), len(test)) == (108, 12, 20)
+    assert "bundled" in train.source and "data/news/train.csv" in train.source
+    assert "data/news/test.csv" in test.source
+    assert not set(train.texts) & set(val.texts)
+
+
+def test_forced_bundled_ignores_the_ag_news_dir(tmp_path, no_sources, monkeypatch):
+    make_bundled(tmp_path, monkeypatch)
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", str(tmp_path / "missing"))
+    assert "bundled" in load_news("test", source="bundled", verbose=False).source
+
+
+class FakeTable:
+    """The slice of datasets.Dataset that load_news uses."""
+
+    def __init__(self, texts, labels):
+        self.columns = {"text": texts, "label": labels}
+        self.features = {"label": types.SimpleNamespace(names=list(AG_NEWS_CLASSES))}
+
+    def __getitem__(self, column):
+        return self.columns[column]
+
+
+def fake_datasets_module(calls):
+    module = types.ModuleType("datasets")
+
+    def load_dataset(name, split):
+        calls.append((name, split))
+        n = 40 if split == "train" else 8
+        texts = [f"Item {i} (AP) AP - Wall Street #39;s view\\of story {i}" for i in range(n)]
+        return FakeTable(texts, [i % 4 for i in range(n)])
+
+    module.load_dataset = load_dataset
+    return module
+
+
+def test_datasets_source_when_the_network_is_allowed(tmp_path, no_sources, monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "datasets", fake_datasets_module(calls))
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    test = load_news("test", verbose=False)
+    val = load_news("validation", verbose=False)
+    train = load_news("train", verbose=False)
+    assert calls == [(news.HF_AG_NEWS, "test"), (news.HF_AG_NEWS, "train"),
+                     (news.HF_AG_NEWS, "train")]
+    assert len(test) == 8 and "official test split" in test.source
+    assert (len(train), len(val)) == (36, 4)
+    assert val.class_counts() == dict.fromkeys(AG_NEWS_CLASSES, 1)
+    assert test.texts[0] == "Item 0 (AP) AP - Wall Street's view of story 0"
+    assert "datasets library" in train.source
+
+
+def test_datasets_never_used_offline(tmp_path, no_sources, monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "datasets", fake_datasets_module(calls))
+    make_bundled(tmp_path, monkeypatch)
+    assert "bundled" in load_news("test", verbose=False).source
+    assert calls == []
+
+
+def test_datasets_failure_falls_back_to_bundled_and_says_why(tmp_path, no_sources, monkeypatch):
+    make_bundled(tmp_path, monkeypatch)
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets raises ImportError
+    data = load_news("test", verbose=False)
+    assert "bundled" in data.source and "datasets library failed: ImportError" in data.source
+    with pytest.raises(ImportError, match="pip install datasets"):
+        load_news("test", source="datasets", verbose=False)
+
+
+def test_carve_splits_keeps_a_training_row_in_tiny_classes():
+    data = NewsSplit(["a", "b", "c"], [0, 0, 1])
+    parts = carve_splits(data, {"validation": 0.05, "test": 0.1})
+    assert parts["train"].class_counts()["World"] >= 1
+    assert parts["train"].class_counts()["Sports"] == 1
+    assert len(parts["train"]) + len(parts["validation"]) + len(parts["test"]) == 3

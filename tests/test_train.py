@@ -1,0 +1,471 @@
+import math
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from bigmodel_lib import plots, train
+from bigmodel_lib.train import History, NonFiniteLossError, fit, load_checkpoint, predict
+
+
+def make_data(n=96, d=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] - 2 * X[:, 1] > 0).long()
+    return X, y
+
+
+def make_mlp(seed=0, d=5, dropout=0.3):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 2))
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def same(a, b):
+    return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def quiet(**kwargs):
+    return dict(progress=False, live_plot=False, **kwargs)
+
+
+# ---------------------------------------------------------------- what fit computes
+
+
+@pytest.mark.parametrize("grad_clip", [None, 0.05])
+def test_fit_equals_hand_written_loop(grad_clip):
+    X, y = make_data()
+    model_a, model_b = make_mlp(dropout=0.0), make_mlp(dropout=0.0)
+    opt_a = torch.optim.SGD(model_a.parameters(), lr=0.3, momentum=0.9)
+    opt_b = torch.optim.SGD(model_b.parameters(), lr=0.3, momentum=0.9)
+    sched_a = torch.optim.lr_scheduler.LambdaLR(opt_a, lambda s: 1 / (1 + s))
+    sched_b = torch.optim.lr_scheduler.LambdaLR(opt_b, lambda s: 1 / (1 + s))
+    loss_fn = nn.CrossEntropyLoss()
+    history = fit(model_a, (X, y), loss_fn, opt_a, epochs=3, batch_size=20, shuffle=False,
+                  scheduler=sched_a, scheduler_interval="step", grad_clip=grad_clip, **quiet())
+    losses = []
+    for _ in range(3):
+        total = 0.0
+        for i in range(0, len(X), 20):
+            loss = loss_fn(model_b(X[i:i + 20]), y[i:i + 20])
+            opt_b.zero_grad()
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(model_b.parameters(), grad_clip)
+            opt_b.step()
+            sched_b.step()
+            total += loss.item() * len(X[i:i + 20])
+        losses.append(total / len(X))
+    assert same(params(model_a), params(model_b))
+    np.testing.assert_allclose(history["train_loss"], losses, rtol=1e-6)
+    assert history["lr"][0] == 0.3 and history["lr"][1] == pytest.approx(0.3 / (1 + 5))
+
+
+def test_history_records_validation_and_metrics():
+    X, y = make_data(120)
+    model = make_mlp()
+    accuracy = lambda out, t: (out.argmax(1) == t).float().mean().item()
+    history = fit(model, (X[:80], y[:80]), nn.CrossEntropyLoss(),
+                  torch.optim.Adam(model.parameters(), lr=0.01), epochs=4,
+                  val_data=(X[80:], y[80:]), metrics={"acc": accuracy}, seed=1, **quiet())
+    assert isinstance(history, History)
+    assert set(history) == {"train_loss", "val_loss", "val_acc", "lr", "epoch_time_s"}
+    assert all(len(v) == 4 for v in history.values())
+    assert history.stop_reason == "completed 4 epoch(s)" and not history.stopped_early
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    # the last epoch's validation numbers agree with predict
+    logits = predict(model, X[80:])
+    assert history["val_acc"][-1] == pytest.approx(accuracy(logits, y[80:]))
+    assert history["val_loss"][-1] == pytest.approx(
+        nn.functional.cross_entropy(logits, y[80:]).item(), rel=1e-5)
+    best = int(np.argmin(history["val_loss"])) + 1
+    assert history.best_epoch == best
+    assert "best_epoch=" in repr(history)
+
+
+def test_per_epoch_scheduler_and_plateau():
+    X, y = make_data()
+    model = make_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    history = fit(model, (X, y), nn.CrossEntropyLoss(), opt, epochs=5, scheduler=sched,
+                  seed=0, **quiet())
+    assert history["lr"] == [1.0, 1.0, 0.5, 0.5, 0.25]
+    # ReduceLROnPlateau gets the monitored value; a constant loss never improves
+    model = nn.Linear(5, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.1, patience=0)
+    constant = lambda out, t: (out * 0).sum() + 1.0
+    history = fit(model, (X, y), constant, opt, epochs=3, scheduler=plateau,
+                  monitor="train_loss", **quiet())
+    assert history["lr"] == pytest.approx([1.0, 1.0, 0.1])
+
+
+def test_dict_inputs_logits_and_dataloader():
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.EmbeddingBag(20, 4)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, input_ids, scale):
+            return SimpleNamespace(logits=self.head(self.emb(input_ids)) * scale)
+
+    torch.manual_seed(0)
+    ids = torch.randint(0, 20, (30, 6))
+    scale = torch.ones(30, 1)
+    labels = torch.randint(0, 3, (30,))
+    model = Tiny()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = fit(model, ({"input_ids": ids, "scale": scale}, labels), nn.CrossEntropyLoss(),
+                  opt, epochs=2, batch_size=8, val_data=({"input_ids": ids, "scale": scale},
+                                                         labels), **quiet())
+    assert len(history["val_loss"]) == 2
+    out = predict(model, {"input_ids": ids, "scale": scale}, batch_size=7)
+    assert out.shape == (30, 3)
+    # a DataLoader of dict batches with a "labels" key
+    rows = [{"input_ids": ids[i], "scale": scale[i], "labels": labels[i]} for i in range(30)]
+    loader = DataLoader(rows, batch_size=8, shuffle=True)
+    history = fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=1, **quiet())
+    assert len(history["train_loss"]) == 1
+    torch.testing.assert_close(predict(model, DataLoader(rows, batch_size=9)),
+                               predict(model, {"input_ids": ids, "scale": scale}))
+
+
+# ---------------------------------------------------------------- reproducibility
+
+
+def test_fixed_seed_is_deterministic_and_seed_matters():
+    X, y = make_data()
+
+    def run(seed):
+        model = make_mlp(seed=5)
+        h = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.01),
+                epochs=3, batch_size=16, seed=seed, **quiet())
+        return params(model), h["train_loss"]
+
+    a, b, c = run(7), run(7), run(8)
+    assert same(a[0], b[0]) and a[1] == b[1]
+    assert not same(a[0], c[0])
+    # seed=None follows the current random state
+    torch.manual_seed(3)
+    d = run(None)
+    torch.manual_seed(3)
+    e = run(None)
+    assert same(d[0], e[0])
+
+
+def _setup(seed=11, loader=False):
+    X, y = make_data(90)
+    model = make_mlp(seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=5 * 6)
+    data = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True) if loader else (X, y)
+    return model, opt, sched, data, (X[:30], y[:30])
+
+
+@pytest.mark.parametrize("loader", [False, True])
+def test_interrupted_and_resumed_run_ends_with_identical_weights(tmp_path, loader):
+    kwargs = dict(epochs=5, batch_size=16, scheduler_interval="step", seed=4, **quiet())
+    model, opt, sched, data, val = _setup(loader=loader)
+    full = fit(model, data, nn.CrossEntropyLoss(), opt, scheduler=sched, val_data=val,
+               checkpoint_dir=tmp_path / "full", **kwargs)
+    expected = params(model)
+
+    calls = {"n": 0}
+
+    def crashing_loss(out, t):  # an interrupt in the middle of epoch 3 (6 steps per epoch)
+        calls["n"] += torch.is_grad_enabled()  # count training steps, not validation
+        if calls["n"] == 2 * 6 + 4:
+            raise KeyboardInterrupt
+        return nn.functional.cross_entropy(out, t)
+
+    model, opt, sched, data, val = _setup(loader=loader)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, data, crashing_loss, opt, scheduler=sched, val_data=val,
+            checkpoint_dir=tmp_path / "run", **kwargs)
+    assert load_checkpoint(tmp_path / "run")["epoch"] == 2
+
+    torch.manual_seed(999)  # a fresh process would have other random states
+    np.random.seed(999)
+    model, opt, sched, data, val = _setup(seed=123, loader=loader)  # other initial weights
+    resumed = fit(model, data, nn.CrossEntropyLoss(), opt, scheduler=sched, val_data=val,
+                  checkpoint_dir=tmp_path / "run", resume=True, **kwargs)
+    assert same(params(model), expected)
+    for key in ("train_loss", "val_loss", "lr"):
+        assert resumed[key] == full[key]
+    assert resumed.best_epoch == full.best_epoch
+
+
+def test_time_budget_stops_after_a_batch_and_resume_redoes_the_partial_epoch(tmp_path):
+    kwargs = dict(epochs=3, batch_size=16, seed=2, **quiet())
+    model, opt, _, data, _ = _setup()
+    fit(model, data, nn.CrossEntropyLoss(), opt, **kwargs)
+    expected = params(model)
+
+    model, opt, _, data, _ = _setup()
+    h = fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path,
+            time_budget_s=1e-9, **kwargs)
+    assert h.stopped_early and "time budget" in h.stop_reason and h.epochs == 0
+    model, opt, _, data, _ = _setup()
+    fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path, resume=True, **kwargs)
+    assert same(params(model), expected)
+
+    # one batch per epoch: the budget runs out at the end of epoch 1, which is kept
+    kwargs["batch_size"] = 100
+    model, opt, _, data, _ = _setup()
+    fit(model, data, nn.CrossEntropyLoss(), opt, **kwargs)
+    expected = params(model)
+    model, opt, _, data, _ = _setup()
+    h = fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path / "b",
+            time_budget_s=1e-9, **kwargs)
+    assert h.stopped_early and h.epochs == 1 and "end of epoch 1" in h.stop_reason
+    model, opt, _, data, _ = _setup()
+    h = fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path / "b", resume=True,
+            **kwargs)
+    assert h.epochs == 3 and not h.stopped_early
+    assert same(params(model), expected)
+
+
+def test_checkpoint_contents_load_with_weights_only(tmp_path):
+    model, opt, sched, data, val = _setup()
+    fit(model, data, nn.CrossEntropyLoss(), opt, epochs=2, batch_size=16, scheduler=sched,
+        scheduler_interval="step", val_data=val, patience=3, checkpoint_dir=tmp_path,
+        seed=0, **quiet())
+    state = torch.load(tmp_path / train.CHECKPOINT_NAME, weights_only=True)
+    assert state["epoch"] == 2 and len(state["history"]["train_loss"]) == 2
+    assert set(state["rng"]) >= {"python", "numpy", "torch", "shuffle"}
+    assert len(state["rng"]["shuffle"]) == 1 and state["best_model"] is not None
+    assert state["scheduler"]["last_epoch"] == 12
+    fresh = make_mlp(seed=50)
+    fresh.load_state_dict(state["model"])
+    assert same(params(fresh), params(model)) or state["best_epoch"] != 2
+    assert [p.name for p in tmp_path.iterdir()] == [train.CHECKPOINT_NAME]  # no temp files
+
+
+def test_interrupt_while_writing_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    model, opt, _, data, _ = _setup()
+    fit(model, data, nn.CrossEntropyLoss(), opt, epochs=1, checkpoint_dir=tmp_path, **quiet())
+    before = (tmp_path / train.CHECKPOINT_NAME).read_bytes()
+    real_save = torch.save
+
+    def save_half_then_die(obj, handle):
+        real_save(obj, handle)
+        handle.seek(handle.tell() // 2)
+        handle.truncate()
+        raise KeyboardInterrupt  # killed in the middle of writing
+
+    monkeypatch.setattr(train.torch, "save", save_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, data, nn.CrossEntropyLoss(), opt, epochs=2, checkpoint_dir=tmp_path,
+            resume=True, **quiet())
+    assert (tmp_path / train.CHECKPOINT_NAME).read_bytes() == before
+    assert os.listdir(tmp_path) == [train.CHECKPOINT_NAME]
+    assert load_checkpoint(tmp_path)["epoch"] == 1
+
+
+# ---------------------------------------------------------------- stopping
+
+
+def test_nan_loss_stops_with_epoch_step_and_learning_rate(tmp_path):
+    X, y = make_data(100)
+    X[45, 2] = float("nan")  # in the 5th batch of 10 (no shuffling)
+    model = make_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.125)
+    with pytest.raises(NonFiniteLossError) as info:
+        fit(model, (X, y), nn.CrossEntropyLoss(), opt, epochs=2, batch_size=10, shuffle=False,
+            **quiet())
+    err = info.value
+    assert isinstance(err, RuntimeError) and isinstance(err, FloatingPointError)
+    assert (err.epoch, err.step, err.global_step, err.lr) == (1, 5, 5, 0.125)
+    assert math.isnan(err.value)
+    assert "epoch 1, step 5" in str(err) and "learning rate 0.125" in str(err)
+
+    # in epoch 2, with a checkpoint of epoch 1 that must survive
+    X, y = make_data(100)
+    steps = {"n": 0}
+
+    def loss_fn(out, t):
+        steps["n"] += 1
+        loss = nn.functional.cross_entropy(out, t)
+        return loss * float("inf") if steps["n"] == 13 else loss
+
+    model = make_mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    with pytest.raises(NonFiniteLossError, match="epoch 2, step 3") as info:
+        fit(model, (X, y), loss_fn, opt, epochs=3, batch_size=10, checkpoint_dir=tmp_path,
+            **quiet())
+    assert load_checkpoint(tmp_path)["epoch"] == 1
+    assert "epoch 1" in str(info.value)
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = make_data()
+    model = make_mlp()
+    scores = iter([0.5, 0.9, 0.7, 0.8, 0.6, 0.99])
+    snapshots = []
+
+    def score(out, t):  # a metric we control; it also records the weights it saw
+        snapshots.append(params(model))
+        return next(scores)
+
+    history = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
+                  epochs=6, val_data=(X, y), metrics={"score": score}, monitor="val_score",
+                  patience=2, **quiet())
+    assert history.best_epoch == 2 and history.stopped_early
+    assert history.epochs == 4 and "early stopping after epoch 4" in history.stop_reason
+    assert same(params(model), snapshots[1])
+
+
+def test_early_stopped_checkpoint_resumes_as_stopped(tmp_path):
+    X, y = make_data()
+    model = make_mlp()
+    scores = iter([0.3, 0.2, 0.1])
+    fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), epochs=5,
+        val_data=(X, y), metrics={"acc": lambda o, t: next(scores)}, monitor="val_acc",
+        patience=2, checkpoint_dir=tmp_path, **quiet())
+    best = params(model)
+    model = make_mlp(seed=3)
+    h = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
+            epochs=5, val_data=(X, y), metrics={"acc": lambda o, t: 1.0}, monitor="val_acc",
+            patience=2, checkpoint_dir=tmp_path, resume=True, **quiet())
+    assert h.stopped_early and h.epochs == 3 and h.best_epoch == 1
+    assert same(params(model), best)
+
+
+# ---------------------------------------------------------------- bad arguments
+
+
+def _bad(**overrides):
+    X, y = make_data(40)
+    model = make_mlp()
+    args = dict(model=model, train_data=(X, y), loss_fn=nn.CrossEntropyLoss(),
+                optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    args.update(overrides)
+    return args
+
+
+frozen = nn.Linear(5, 2).requires_grad_(False)
+
+
+@pytest.mark.parametrize("overrides, error, words", [
+    (dict(epochs=0), ValueError, "epochs must be an integer >= 1"),
+    (dict(epochs=2.5), ValueError, "epochs"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(model=nn.ReLU()), ValueError, "no trainable parameters"),
+    (dict(model=frozen, optimizer=torch.optim.SGD(nn.Linear(1, 1).parameters(), 0.1)),
+     ValueError, "no trainable parameters"),
+    (dict(optimizer=torch.optim.SGD(nn.Linear(5, 2).parameters(), 0.1)), ValueError,
+     "optimizer holds none"),
+    (dict(train_data=(torch.randn(40, 5), torch.zeros(39, dtype=torch.long))), ValueError,
+     "X has 40 rows but y has 39"),
+    (dict(train_data=(torch.randn(0, 5), torch.zeros(0, dtype=torch.long))), ValueError,
+     "empty"),
+    (dict(train_data=DataLoader(TensorDataset(torch.randn(0, 5), torch.zeros(0)))), ValueError,
+     "empty DataLoader"),
+    (dict(train_data=(np.zeros((40, 5)), np.zeros(40))), TypeError, "NumPy array"),
+    (dict(train_data=[torch.randn(4, 5)]), ValueError, "tuple (X, y)"),
+    (dict(amp="fp8"), ValueError, "amp must be one of"),
+    (dict(amp="fp16"), ValueError, "needs a CUDA device"),
+    (dict(scheduler_interval="batch"), ValueError, "scheduler_interval"),
+    (dict(monitor="val_accuracy", val_data=make_data(10)), ValueError, "monitor must be one of"),
+    (dict(patience=2), ValueError, "needs val_data"),
+    (dict(patience=0, val_data=make_data(10)), ValueError, "patience"),
+    (dict(metrics={"acc": lambda o, t: 0.0}), ValueError, "pass val_data"),
+    (dict(grad_clip=-1.0), ValueError, "grad_clip"),
+    (dict(seed=-3), ValueError, "seed"),
+    (dict(time_budget_s=0), ValueError, "time_budget_s"),
+    (dict(resume=True), ValueError, "checkpoint_dir"),
+    (dict(loss_fn=nn.CrossEntropyLoss(reduction="none")), ValueError,
+     "returned a tensor of shape (32,) for outputs shape (32, 2)"),
+    (dict(loss_fn=nn.MSELoss(), train_data=(torch.randn(40, 5), torch.randn(40))), ValueError,
+     "shapes differ (outputs shape (32, 2) (float32), targets shape (32,)"),
+    (dict(train_data=(torch.randn(40, 7), torch.zeros(40, dtype=torch.long))), ValueError,
+     "model failed on the first training batch (inputs shape (32, 7)"),
+    (dict(loss_fn=lambda o, t: nn.functional.cross_entropy(o.detach(), t)), ValueError,
+     "does not depend on any trainable parameter"),
+    (dict(loss_fn=lambda o, t: nn.functional.cross_entropy(o, t).item()), TypeError,
+     "must return a tensor"),
+])
+def test_bad_arguments_fail_before_training(overrides, error, words):
+    args = _bad(**overrides)
+    before = params(args["model"])
+    with pytest.raises(error) as info:
+        fit(**args, **quiet())
+    assert words in str(info.value)
+    assert same(params(args["model"]), before)
+
+
+def test_predict_order_eval_mode_and_loaders():
+    X, _ = make_data(50)
+    model = make_mlp(dropout=0.5)
+    model.train()
+    out = predict(model, X, batch_size=7)
+    assert model.training  # mode restored
+    model.eval()
+    with torch.no_grad():
+        expected = model(X)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(predict(model, (X, torch.zeros(50))), expected)
+    torch.testing.assert_close(predict(model, DataLoader(TensorDataset(X), batch_size=8)), expected)
+    torch.testing.assert_close(predict(model, DataLoader(X, batch_size=8)), expected)
+    with pytest.raises(TypeError, match="DataLoader, a tensor"):
+        predict(model, "not data")
+    with pytest.raises(ValueError, match="batch_size"):
+        predict(model, X, batch_size=0)
+
+
+def test_bf16_autocast_on_cpu_trains():
+    X, y = make_data()
+    model = make_mlp()
+    h = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.02),
+            epochs=5, amp="bf16", val_data=(X, y), seed=0, **quiet())
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    assert predict(model, X, amp="bf16").dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("amp", [None, "bf16", "fp16"])
+def test_cuda_autocast_and_resume(tmp_path, amp):
+    X, y = make_data(256)
+    kwargs = dict(epochs=3, batch_size=32, amp=amp, seed=1, device="cuda", val_data=(X, y),
+                  **quiet())
+    model = make_mlp()
+    h = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.01),
+            **kwargs)
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    expected = params(model)
+    model = make_mlp()
+    opt = torch.optim.Adam(model.parameters(), 0.01)
+    fit(model, (X, y), nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path,
+        **dict(kwargs, epochs=1))
+    model = make_mlp(seed=9)
+    opt = torch.optim.Adam(model.parameters(), 0.01)
+    fit(model, (X, y), nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path, resume=True, **kwargs)
+    assert same(params(model), expected)
+
+
+def test_live_plot_and_progress(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plots, "_display", lambda obj, **kw: shown.append(obj))
+    X, y = make_data()
+    model = make_mlp()
+    live = plots.LivePlot(live=False)
+    fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), epochs=2,
+        val_data=(X, y), live_plot=live, progress=True)
+    assert set(live.history) == {"train_loss", "val_loss"}
+    assert live.history["val_loss"][0] == [1.0, 2.0]
+    assert live.history["train_loss"][0][-1] == 2.0
+    # live_plot=None off a live front end draws nothing; True draws the final figure
+    fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
+        progress=False)
+    with pytest.raises(TypeError, match="live_plot"):
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
+            live_plot="yes", progress=False)
