@@ -42,6 +42,7 @@ __all__ = [
     "bayesian_optimization",
     "cross_validate",
     "expected_improvement",
+    "fit_gp",
     "grid_search",
     "kfold",
     "majority_vote",
@@ -259,6 +260,8 @@ class LogUniform(Uniform):
             raise ValueError(f"LogUniform needs low > 0, got {self.low}")
 
     def from_unit(self, u: float) -> float:
+        if u >= 1:
+            return float(self.high)  # exactly, not exp(log(high)) with a rounding error
         return float(math.exp(math.log(self.low) + float(u) * math.log(self.high / self.low)))
 
     def to_unit(self, value: float) -> float:
@@ -350,8 +353,11 @@ def _score(objective, params) -> float:
         score = float(score)
     except (TypeError, ValueError):
         raise TypeError(f"objective must return a number, got {score!r} for {params}") from None
-    if math.isnan(score):
-        raise ValueError(f"objective returned NaN for {params}")
+    if not math.isfinite(score):
+        raise ValueError(
+            f"objective returned {score} for {params}; return a finite score for a failed run "
+            "(e.g. the worst possible one, such as the loss of a uniform guess)"
+        )
     return score
 
 
