@@ -72,7 +72,9 @@ def build(py: Path, timeout: int = 1800) -> None:
     env = dict(os.environ, BIGMODEL_TESTING="1")
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-         f"--ExecutePreprocessor.timeout={timeout}", str(ipynb)],
+         f"--ExecutePreprocessor.timeout={timeout}",
+         "--KernelManager.transport=ipc",  # no TCP port races when several builds run at once
+         str(ipynb)],
         check=True, env=env, cwd=NOTEBOOKS,
     )
     notebook = clean(nbformat.read(ipynb, as_version=4))
