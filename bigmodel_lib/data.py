@@ -8,6 +8,8 @@ validation rows leak into training and makes validation scores too optimistic.
 Every transformer has ``fit(X_train)``, ``transform(X)`` and ``fit_transform(X)``;
 ``transform`` before ``fit`` is an error. They take and return 2-D NumPy arrays or
 torch tensors (what goes in comes out, same type and dtype); missing values are NaN.
+A pandas DataFrame or a list of rows is read as a float64 NumPy array and comes back
+as one (as in scikit-learn).
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class NotFittedError(RuntimeError):
 
 def _as_tensor(X: Array, what: str = "X") -> tuple[torch.Tensor, bool]:
     """A float tensor view of X and whether X was a NumPy array (to convert back)."""
+    if isinstance(X, (list, tuple)) or hasattr(X, "to_numpy"):  # rows, or a pandas table
+        try:
+            X = (X.to_numpy(dtype=np.float64, na_value=np.nan) if hasattr(X, "to_numpy")
+                 else np.asarray(X, dtype=np.float64))
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{what} must hold numbers only ({err})") from err
     if isinstance(X, np.ndarray):
         if not np.issubdtype(X.dtype, np.number):
             raise TypeError(f"{what} must hold numbers, got dtype {X.dtype}")
@@ -51,7 +59,8 @@ def _as_tensor(X: Array, what: str = "X") -> tuple[torch.Tensor, bool]:
     elif isinstance(X, torch.Tensor):
         t, was_numpy = X, False
     else:
-        raise TypeError(f"{what} must be a NumPy array or a torch tensor, got {type(X).__name__}")
+        raise TypeError(f"{what} must be a NumPy array, a torch tensor or a pandas DataFrame, "
+                        f"got {type(X).__name__}")
     if not t.is_floating_point():
         t = t.to(torch.float64 if was_numpy else torch.float32)
     return t, was_numpy
@@ -69,6 +78,29 @@ def _matrix(X: Array, what: str = "X") -> tuple[torch.Tensor, bool]:
     if t.shape[0] == 0:
         raise ValueError(f"{what} has no rows")
     return t, was_numpy
+
+
+def _check_finite(X: torch.Tensor) -> None:
+    """Scaling statistics need every value: NaN and infinity are errors here."""
+    if torch.isnan(X).any():
+        raise ValueError("X has missing values (NaN); impute or drop them before scaling")
+    if torch.isinf(X).any():
+        cols = torch.isinf(X).any(dim=0).nonzero().flatten().tolist()
+        raise ValueError(f"X has infinite values in column(s) {cols}; replace or drop them "
+                         "before scaling (they would make the statistics inf and the output NaN)")
+
+
+def _take_rows(a: Any, rows: torch.Tensor) -> Any:
+    """The rows of a (tensor, array, pandas object or list) at ``rows`` (a mask or indices)."""
+    if isinstance(a, torch.Tensor):
+        return a[rows.to(a.device)]
+    if isinstance(a, np.ndarray):
+        return a[rows.numpy()]
+    if hasattr(a, "iloc"):
+        return a.iloc[rows.numpy()]
+    if rows.dtype == torch.bool:
+        rows = rows.nonzero().flatten()
+    return [a[i] for i in rows.tolist()]
 
 
 class _Transformer:
@@ -120,7 +152,7 @@ def drop_missing(X: Array, *others: Array) -> tuple:
     for other in others:
         if len(other) != t.shape[0]:
             raise ValueError(f"X has {t.shape[0]} rows but another array has {len(other)}")
-        out.append(other[keep.numpy()] if isinstance(other, np.ndarray) else other[keep])
+        out.append(_take_rows(other, keep))
     return tuple(out)
 
 
@@ -207,8 +239,7 @@ class Standardizer(_Transformer):
     """
 
     def _fit(self, X: torch.Tensor) -> None:
-        if torch.isnan(X).any():
-            raise ValueError("X has missing values (NaN); impute or drop them before scaling")
+        _check_finite(X)
         self.mean_ = X.mean(dim=0)
         std = X.std(dim=0, correction=0) if X.shape[0] > 1 else torch.zeros_like(self.mean_)
         # a (near-)constant column: keep it centred at zero instead of amplifying round-off
@@ -240,8 +271,7 @@ class MinMaxScaler(_Transformer):
         self.feature_range = (float(lo), float(hi))
 
     def _fit(self, X: torch.Tensor) -> None:
-        if torch.isnan(X).any():
-            raise ValueError("X has missing values (NaN); impute or drop them before scaling")
+        _check_finite(X)
         self.min_, self.max_ = X.min(dim=0).values, X.max(dim=0).values
         span = self.max_ - self.min_
         self.span_ = torch.where(span == 0, torch.ones_like(span), span)
@@ -284,7 +314,9 @@ def train_val_split(
     if stratify:
         if y is None:
             raise ValueError("stratify=True needs the labels y")
-        labels = torch.as_tensor(np.asarray(y) if isinstance(y, np.ndarray) else y)
+        # class codes 0..K-1 of any labels (ints, strings, a tensor, a pandas Series)
+        values = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        labels = torch.from_numpy(np.unique(values, return_inverse=True)[1].reshape(-1))
         val_idx, train_idx = [], []
         for c in torch.unique(labels):
             rows = (labels == c).nonzero().flatten()
@@ -304,11 +336,7 @@ def train_val_split(
     def take(a: Array, idx: torch.Tensor) -> Array:
         if isinstance(a, dict):
             return {k: take(v, idx) for k, v in a.items()}
-        if isinstance(a, np.ndarray):
-            return a[idx.numpy()]
-        if isinstance(a, torch.Tensor):
-            return a[idx]
-        return [a[i] for i in idx.tolist()]  # lists of texts, labels
+        return _take_rows(a, idx)  # tensors, arrays, pandas, lists of texts or labels
 
     out = [take(X, train), take(X, val)]
     if y is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import random
 import tempfile
@@ -32,7 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -54,8 +56,12 @@ MAX_PENDING_STEPS = 256
 _MINIMISED = ("loss", "error", "mse", "mae", "rmse", "perplexity", "ece")
 
 
-class NonFiniteLossError(FloatingPointError, RuntimeError):
-    """The training loss became NaN or infinite; the message names epoch, step and lr."""
+class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
+    """The training loss became NaN or infinite; the message names epoch, step and lr.
+
+    It is a FloatingPointError, a RuntimeError and a ValueError, so code written for
+    any of those catches it.
+    """
 
     def __init__(self, message: str, *, epoch: int, step: int, global_step: int,
                  lr: float, value: float) -> None:
@@ -64,11 +70,18 @@ class NonFiniteLossError(FloatingPointError, RuntimeError):
         self.lr, self.value = lr, value
 
 
+class _NotAnInteger(TypeError, ValueError):
+    """An argument that must be an integer is not one (catchable as TypeError or ValueError)."""
+
+
 class History(dict):
     """Per-epoch records of a ``fit`` run: ``history["train_loss"]`` is a list, one value per epoch.
 
     Keys: ``train_loss``, ``lr``, ``epoch_time_s`` and, with validation data,
-    ``val_loss`` and ``val_<metric>`` for each metric. Attributes:
+    ``val_loss`` and ``val_<metric>`` for each metric. The values are plain Python
+    floats. Keys also read as attributes (``history.train_loss``); ``history["loss"]``
+    is the training loss and ``history["<metric>"]`` the validation metric (Keras's
+    names). Attributes:
 
     - ``best_epoch``: the epoch (1-based, like the plots) with the best monitored value,
       or None before any epoch finished;
@@ -87,6 +100,19 @@ class History(dict):
     def epochs(self) -> int:
         """How many complete epochs are recorded."""
         return len(self.get("train_loss", []))
+
+    def __missing__(self, key: Any) -> list[float]:
+        if key == "loss" and "train_loss" in self:
+            return self["train_loss"]
+        if isinstance(key, str) and f"val_{key}" in self:
+            return self[f"val_{key}"]
+        raise KeyError(f"{key!r}: this history has the keys {sorted(self)}")
+
+    def __getattr__(self, name: str) -> list[float]:
+        if not name.startswith("_"):
+            with contextlib.suppress(KeyError):
+                return self[name]
+        raise AttributeError(f"History has no attribute or key {name!r}")
 
     def __repr__(self) -> str:
         last = {k: round(v[-1], 4) for k, v in self.items() if v and k != "epoch_time_s"}
@@ -215,7 +241,11 @@ def _split_batch(batch: Any, what: str, targets_required: bool) -> tuple[Any, An
 
 def _as_batches(data: Any, what: str, batch_size: int, shuffle: bool,
                 generator: torch.Generator | None, targets_required: bool = True):
-    """Wrap a DataLoader or a tuple (X, y) (for predict also X alone) as batches."""
+    """Wrap a DataLoader, a Dataset or a tuple (X, y) (for predict also X alone) as batches."""
+    if isinstance(data, Dataset) and not isinstance(data, DataLoader):
+        shuffle = shuffle and not isinstance(data, IterableDataset)
+        data = DataLoader(data, batch_size=batch_size, shuffle=shuffle,
+                          generator=generator if shuffle else None)
     if isinstance(data, DataLoader):
         batches = _LoaderBatches(data, what, targets_required)
         if batches.has_len() and len(data) == 0:
@@ -287,6 +317,40 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 # ---------------------------------------------------------------- precision
+
+
+def _device(device: str | torch.device | None, model: nn.Module) -> torch.device:
+    """The device to run on (None: the model's); one that is missing here is a clear error."""
+    if device is None:
+        return _model_device(model)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:0', 'mps', a torch.device or "
+                         f"None, got {device!r}") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} but CUDA is not available here; "
+                         "use device='cpu' (or None: the model's device)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' but MPS is not available here; use device='cpu'")
+    return device
+
+
+_AMP_ALIASES = {"bf16": "bf16", "bfloat16": "bf16", torch.bfloat16: "bf16",
+                "fp16": "fp16", "float16": "fp16", "half": "fp16", torch.float16: "fp16"}
+
+
+def _amp_mode(amp: Any, device: torch.device) -> str | None:
+    """``amp`` as None, "bf16" or "fp16" (also accepting dtypes, False/True, "bfloat16" ...)."""
+    if amp is None or amp is False:
+        return None
+    if amp is True:  # the usual choice: bfloat16 where supported, else float16 (CUDA)
+        return "fp16" if device.type == "cuda" and not torch.cuda.is_bf16_supported() else "bf16"
+    mode = _AMP_ALIASES.get(amp.lower() if isinstance(amp, str) else amp) \
+        if isinstance(amp, (str, torch.dtype)) else None
+    if mode is None:
+        raise ValueError(f"amp must be one of {AMP_MODES}, got {amp!r}")
+    return mode
 
 
 def _autocast(amp: str | None,
@@ -401,6 +465,53 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
+def _is_real(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int, extra: str = "") -> None:
+    if not _is_int(value):
+        raise _NotAnInteger(f"{name} must be an integer >= {minimum}{extra}, got {value!r} "
+                            f"(a {type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+
+
+def _metric_dict(metrics: Any) -> dict[str, Callable]:
+    """``metrics`` as {name: fn}; a function or a list of functions is named by __name__."""
+    if metrics is None:
+        return {}
+    if callable(metrics):
+        metrics = [metrics]
+    if isinstance(metrics, (list, tuple)):
+        named = {}
+        for i, fn in enumerate(metrics):
+            name = getattr(fn, "__name__", type(fn).__name__)
+            named[f"metric{i + 1}" if name == "<lambda>" else name] = fn
+        metrics = named
+    if not isinstance(metrics, Mapping):
+        raise TypeError("metrics must be a dict {name: fn(outputs, targets) -> float} (or a "
+                        f"list of named functions), got {type(metrics).__name__}")
+    for name, fn in metrics.items():
+        if not isinstance(name, str) or not name or not callable(fn):
+            raise TypeError(f"metrics must map names to functions fn(outputs, targets); "
+                            f"got {name!r}: {fn!r}")
+        if name == "loss":
+            raise ValueError("a metric named 'loss' would overwrite history['val_loss']; "
+                             "give it another name")
+    return dict(metrics)
+
+
+def _check_val_like_train(train: Any, val: Any) -> None:
+    """Tabular tensors: validation rows need as many features as the training rows."""
+    if isinstance(train, _TensorBatches) and isinstance(val, _TensorBatches):
+        a, b = train.X, val.X
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.ndim == b.ndim == 2 \
+                and a.is_floating_point() and a.shape[1] != b.shape[1]:
+            raise ValueError(f"val_data X has {b.shape[1]} features per row but train_data X "
+                             f"has {a.shape[1]}; they must have the same columns")
+
+
 def _monitor_mode(monitor: str) -> str:
     name = monitor.lower()
     return "min" if any(word in name for word in _MINIMISED) else "max"
@@ -420,11 +531,13 @@ class _LossTally:
 
     On an accelerator they stay tensors (reading one would wait for the device), and a
     look reads them all at once: one sync. On the CPU there is nothing to wait for, so
-    each loss is read as a float at once (cheaper than keeping tensors alive).
+    each loss is read as a float at once (cheaper than keeping tensors alive), and
+    ``bad`` says at once when it is not finite, before that step's update.
     """
 
     def __init__(self, eager: bool = False) -> None:
         self.eager = eager
+        self.bad = False
         self.losses: list[Any] = []
         self.sizes: list[int] = []
         self.lrs: list[Any] = []
@@ -434,7 +547,12 @@ class _LossTally:
         return len(self.losses)
 
     def add(self, loss: torch.Tensor, n: int, lr: Any) -> None:
-        self.losses.append(loss.item() if self.eager else loss.detach())
+        if self.eager:
+            value = loss.item()
+            self.bad = not math.isfinite(value)
+            self.losses.append(value)
+        else:
+            self.losses.append(loss.detach())
         self.sizes.append(n)
         self.lrs.append(lr)
 
@@ -458,11 +576,15 @@ class _LossTally:
             i = int((~finite).nonzero()[0, 0])
             back = len(self.losses) - i - 1  # how many steps ago it happened
             lr, value = float(self.lrs[i]), values[i].item()
+            weights = ("training stopped before that step's update, so the model keeps the "
+                       "weights of the step before" if self.eager and back == 0 else
+                       "the weights are now unusable")
             raise NonFiniteLossError(
                 f"the training loss became {value} at epoch {epoch}, step {step - back} "
-                f"(global step {global_step - back}) with learning rate {lr:g}. Try a smaller "
-                "learning rate or grad_clip=1.0, or look for NaN/inf in the data; the "
-                f"weights are now unusable{note}",
+                f"(global step {global_step - back}) with learning rate {lr} (the "
+                "optimizer's lr). Try a smaller learning rate or grad_clip=1.0, or look for "
+                "NaN/inf in the data; "
+                f"{weights}{note}",
                 epoch=epoch, step=step - back, global_step=global_step - back, lr=lr, value=value)
         sizes = torch.tensor(self.sizes, dtype=torch.float64)
         chunk = float((values * sizes).sum())
@@ -511,12 +633,15 @@ def fit(
         train_data: a ``DataLoader`` yielding ``(inputs, targets)`` batches (a dict batch
             with a ``"labels"`` key is split into inputs and labels), or a tuple
             ``(X, y)`` of tensors with one row per example, which fit batches with
-            ``batch_size`` and ``shuffle``. ``X`` may be a dict of tensors. Inputs
+            ``batch_size`` and ``shuffle``. ``X`` may be a dict of tensors. A
+            ``Dataset`` is batched the same way (with a DataLoader). Inputs
             that are a tensor are called as ``model(inputs)``, a dict as
             ``model(**inputs)``; a model output with ``.logits`` (transformers) gives
             its logits.
         loss_fn: ``loss_fn(outputs, targets)`` returning a scalar tensor (checked on the
-            first batch, with the shapes named when it is not a scalar).
+            first batch, with the shapes named when it is not a scalar). For losses that
+            compare element by element (MSE, L1, BCE, ... as modules or as functions of
+            ``torch.nn.functional``), outputs and targets must have the same shape.
         optimizer: a ``torch.optim.Optimizer`` over (some of) the model's parameters.
         epochs: the number of passes over ``train_data`` (an int >= 1). With
             ``resume=True`` it is the total, counting the epochs already done.
@@ -528,8 +653,10 @@ def fit(
             mean loss over the examples (batch losses weighted by batch size).
         metrics: ``{name: fn(outputs, targets) -> float}``, computed after every epoch on
             the whole validation set (outputs and targets concatenated, on the CPU) and
-            recorded as ``history["val_<name>"]``. Needs ``val_data``.
-        device: where to train; the model is moved there. None: the device the model's
+            recorded as ``history["val_<name>"]``. Needs ``val_data``. A list of
+            functions names each by its ``__name__``.
+        device: where to train (``"cpu"``, ``"cuda"``, a ``torch.device``; one that is
+            not available is an error); the model is moved there. None: the device the model's
             parameters are on (build the model on ``bml.get_device()`` to use a GPU).
             Batches are moved to the device step by step.
         scheduler: a learning-rate scheduler (``torch.optim.lr_scheduler``), or None.
@@ -560,7 +687,8 @@ def fit(
             weights as an uninterrupted run on the same device.
         amp: mixed precision: None (float32), ``"bf16"`` (autocast to bfloat16, on CUDA
             or the CPU) or ``"fp16"`` (autocast to float16 with a gradient scaler; CUDA
-            only).
+            only). Also accepted: ``torch.bfloat16`` / ``"bfloat16"``, ``torch.float16``
+            / ``"float16"``, False (None) and True (bf16, or fp16 on a GPU without bf16).
         seed: seed Python, NumPy and torch (dropout) and the shuffling generator, so a
             run is repeatable. None: use the current random state (still reproducible
             after ``bml.setup(seed=...)``).
@@ -582,26 +710,27 @@ def fit(
 
     Raises:
         ValueError / TypeError: bad arguments, found before training starts (or on the
-            first batch for the loss and the model's output).
-        NonFiniteLossError: the loss became NaN or infinite; the message names the
-            epoch, the step and the learning rate. The last checkpoint is still good.
+            first batch for the loss and the model's output). A non-integer ``epochs``
+            (or ``batch_size``, ``patience``, ``seed``) is both a TypeError and a ValueError.
+        NonFiniteLossError (a ValueError and RuntimeError): the loss became NaN or
+            infinite; the message names the epoch, the step and the learning rate. On
+            the CPU it stops before that step's update; on an accelerator (checked a
+            few times a second) the weights are unusable. The last checkpoint is good.
     """
     # ---- validate every argument before any training
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError(f"the model ({type(model).__name__}) has no trainable parameters: "
+                         "nothing to train (were they all frozen with requires_grad=False?)")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, "
                         f"got {type(optimizer).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(outputs, targets), got {loss_fn!r}")
-    if not _is_int(epochs) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if not _is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise ValueError(f"the model ({type(model).__name__}) has no trainable parameters: "
-                         "nothing to train (were they all frozen with requires_grad=False?)")
+    _check_int("epochs", epochs, 1)
+    _check_int("batch_size", batch_size, 1)
     in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if not any(id(p) in in_optimizer for p in trainable):
         raise ValueError("the optimizer holds none of the model's trainable parameters; create "
@@ -615,21 +744,16 @@ def fit(
     if plateau and scheduler_interval == "step":
         raise ValueError("ReduceLROnPlateau needs a per-epoch value: "
                          "use scheduler_interval='epoch'")
-    if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
+    if grad_clip is not None and not (_is_real(grad_clip) and grad_clip > 0):
         raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
-    if patience is not None and (not _is_int(patience) or patience < 1):
-        raise ValueError(f"patience must be an integer >= 1 or None, got {patience!r}")
-    if seed is not None and (not _is_int(seed) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    if time_budget_s is not None and not (isinstance(time_budget_s, (int, float))
-                                          and time_budget_s > 0):
+    if patience is not None:
+        _check_int("patience", patience, 1, " or None")
+    if seed is not None:
+        _check_int("seed", seed, 0, " or None")
+    if time_budget_s is not None and not (_is_real(time_budget_s) and time_budget_s > 0):
         raise ValueError(f"time_budget_s must be a positive number of seconds or None, "
                          f"got {time_budget_s!r}")
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not isinstance(name, str) or not name or not callable(fn):
-            raise TypeError(f"metrics must map names to functions fn(outputs, targets); "
-                            f"got {name!r}: {fn!r}")
+    metrics = _metric_dict(metrics)
     if metrics and val_data is None:
         raise ValueError(f"metrics {sorted(metrics)} are computed on the validation set: "
                          "pass val_data too")
@@ -647,7 +771,8 @@ def fit(
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir, the folder the first run wrote to")
 
-    device = _model_device(model) if device is None else torch.device(device)
+    device = _device(device, model)
+    amp = _amp_mode(amp, device)
     autocast = _autocast(amp, device)
     if any(t.device != device for t in [*model.parameters(), *model.buffers()]):
         model.to(device)
@@ -661,6 +786,7 @@ def fit(
     train_batches = _as_batches(train_data, "train_data", batch_size, shuffle, shuffle_gen)
     val_batches = (None if val_data is None else
                    _as_batches(val_data, "val_data", batch_size, False, None))
+    _check_val_like_train(train_batches, val_batches)
     generators = train_batches.generators()
 
     history = History(train_loss=[], lr=[], epoch_time_s=[])
@@ -779,6 +905,10 @@ def fit(
                 else:
                     with autocast():
                         loss = loss_fn(_forward(model, inputs), targets)
+                tally.add(loss, targets.shape[0] if isinstance(targets, torch.Tensor)
+                          else _first_dim(inputs), optimizer.param_groups[0]["lr"])
+                if tally.bad:
+                    look(tally, epoch, step, global_step, note)  # raises
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -792,8 +922,6 @@ def fit(
                     if grad_clip is not None:
                         nn.utils.clip_grad_norm_(trainable, grad_clip)
                     optimizer.step()
-                tally.add(loss, targets.shape[0] if isinstance(targets, torch.Tensor)
-                          else _first_dim(inputs), optimizer.param_groups[0]["lr"])
                 if step_scheduler:
                     scheduler.step()
                 if bar is not None:
@@ -892,14 +1020,7 @@ def _first_loss(model, loss_fn, inputs, targets, autocast) -> torch.Tensor:
         raise ValueError(f"the model failed on the first training batch (inputs "
                          f"{_describe(inputs)}): {err}") from err
     shapes = f"outputs {_describe(outputs)}, targets {_describe(targets)}"
-    elementwise = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss,
-                   nn.BCEWithLogitsLoss)
-    if isinstance(loss_fn, elementwise) and isinstance(targets, torch.Tensor) \
-            and outputs.shape != targets.shape:
-        raise ValueError(f"{type(loss_fn).__name__} compares outputs and targets element by "
-                         f"element, but their shapes differ ({shapes}); broadcasting would "
-                         "silently compute the wrong loss. Reshape one of them, e.g. "
-                         "outputs.squeeze(-1) in the model or y.unsqueeze(-1)")
+    _check_elementwise(loss_fn, outputs, targets, "")
     try:
         with autocast():
             loss = loss_fn(outputs, targets)
@@ -919,6 +1040,25 @@ def _first_loss(model, loss_fn, inputs, targets, autocast) -> torch.Tensor:
     return loss
 
 
+# Losses that compare outputs and targets element by element (and broadcast silently).
+_ELEMENTWISE = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss,
+                nn.BCEWithLogitsLoss)
+_ELEMENTWISE_FN = (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.huber_loss, F.binary_cross_entropy,
+                   F.binary_cross_entropy_with_logits)
+
+
+def _check_elementwise(loss_fn: Any, outputs: Any, targets: Any, where: str) -> None:
+    if not (isinstance(loss_fn, _ELEMENTWISE) or any(loss_fn is f for f in _ELEMENTWISE_FN)):
+        return
+    if isinstance(targets, torch.Tensor) and outputs.shape != targets.shape:
+        name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+        raise ValueError(f"{name} compares outputs and targets element by element, but their "
+                         f"shapes differ{where} (outputs {_describe(outputs)}, targets "
+                         f"{_describe(targets)}); broadcasting would silently compute the wrong "
+                         "loss. Reshape one of them, e.g. outputs.squeeze(-1) in the model or "
+                         "y.unsqueeze(-1)")
+
+
 def _validate(model, batches, loss_fn, metrics, device, autocast) -> dict[str, float]:
     """Mean loss over the validation examples and every metric on the whole set."""
     model.eval()
@@ -930,6 +1070,7 @@ def _validate(model, batches, loss_fn, metrics, device, autocast) -> dict[str, f
             inputs, targets = _to(inputs, device), _to(targets, device)
             with autocast():
                 outputs = _forward(model, inputs)
+                _check_elementwise(loss_fn, outputs, targets, " on val_data")
                 loss = loss_fn(outputs, targets)
             n = _first_dim(targets) if isinstance(targets, torch.Tensor) else _first_dim(inputs)
             total += loss.detach().double() * n if device.type != "mps" else loss.detach() * n
@@ -942,8 +1083,26 @@ def _validate(model, batches, loss_fn, metrics, device, autocast) -> dict[str, f
     if metrics:
         all_out, all_tgt = torch.cat(outs), torch.cat(tgts)
         for name, fn in metrics.items():
-            record[f"val_{name}"] = float(fn(all_out, all_tgt))
+            record[f"val_{name}"] = _metric_value(name, fn, all_out, all_tgt)
     return record
+
+
+def _metric_value(name: str, fn: Callable, outputs: torch.Tensor, targets: Any) -> float:
+    """``float(fn(outputs, targets))``, with an error naming the metric when that fails."""
+    shapes = f"outputs {_describe(outputs)}, targets {_describe(targets)}"
+    try:
+        value = fn(outputs, targets)
+    except Exception as err:
+        raise ValueError(f"metric {name!r} failed on the validation set ({shapes}): "
+                         f"{type(err).__name__}: {err}") from err
+    try:
+        if isinstance(value, (torch.Tensor, np.ndarray)):
+            value = value.item()  # one element, else ValueError / RuntimeError
+        return float(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        got = _describe(value) if isinstance(value, torch.Tensor) else repr(value)[:80]
+        raise ValueError(f"metric {name!r} must return one number, got {got} "
+                         f"({shapes})") from err
 
 
 def _float_cpu(x: torch.Tensor) -> torch.Tensor:
@@ -980,10 +1139,9 @@ def predict(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not _is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    device = _model_device(model) if device is None else torch.device(device)
-    autocast = _autocast(amp, device)
+    _check_int("batch_size", batch_size, 1)
+    device = _device(device, model)
+    autocast = _autocast(_amp_mode(amp, device), device)
     batches = _as_batches(data, "data", batch_size, False, None, targets_required=False)
     model.to(device)
     was_training = model.training

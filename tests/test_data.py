@@ -74,8 +74,10 @@ def test_transform_before_fit_and_wrong_width_are_errors():
         Standardizer().fit(np.zeros(5))
     with pytest.raises(ValueError, match="missing values"):
         Standardizer().fit(np.array([[1.0], [np.nan]]))
-    with pytest.raises(TypeError, match="NumPy array or a torch tensor"):
-        Standardizer().fit([[1.0, 2.0]])
+    with pytest.raises(TypeError, match="NumPy array, a torch tensor or a pandas DataFrame"):
+        Standardizer().fit({"a": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="must hold numbers"):
+        Standardizer().fit([["a", "b"]])
     with pytest.raises(ValueError, match="low < high"):
         MinMaxScaler((1, 0))
 
