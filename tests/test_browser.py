@@ -228,5 +228,11 @@ def test_widgets_render_and_redraw(lab, browser, notebook):
         problems = sorted({m.group(0) for m in ERROR_PATTERNS.finditer(text)})
         assert not problems, f"{notebook.name}: errors on the page: {problems}"
     finally:
+        # On failure, show where: scroll the first error into view before the screenshot.
+        for marker in ("Error displaying widget", "Traceback"):
+            error = page.locator(".jp-OutputArea-output", has_text=marker).first
+            if error.count():
+                error.scroll_into_view_if_needed()
+                break
         page.screenshot(path=str(SHOTS / f"{notebook.stem}.png"), full_page=False)
         page.close()
