@@ -153,6 +153,16 @@ def browser():
                     pass
 
 
+def _shut_down_kernels(url: str, token: str) -> None:
+    """Closing a tab leaves its kernel running: shut every kernel down through the REST API."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels", headers=headers)) as answer:
+        kernels = json.load(answer)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request).close()
+
+
 def _wait_until_all_cells_ran(page, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -236,3 +246,4 @@ def test_widgets_render_and_redraw(lab, browser, notebook):
                 break
         page.screenshot(path=str(SHOTS / f"{notebook.stem}.png"), full_page=False)
         page.close()
+        _shut_down_kernels(url, token)
