@@ -94,7 +94,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _compare(got: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, str]:
+def _compare(got: Any, expected: Any, rtol: float, atol: float, exact_ints: bool) -> tuple[bool, str]:
     got_bool, expected_bool = _as_bool(got), _as_bool(expected)
     if got_bool is not None or expected_bool is not None:
         same_kind = got_bool is not None and expected_bool is not None
@@ -103,7 +103,7 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, s
     if a is not None and b is not None:
         if a.shape != b.shape:
             return False, f"shape {a.shape} where {b.shape} was expected"
-        if _integral(got) and _integral(expected):  # counts and labels: no tolerance
+        if exact_ints and _integral(got) and _integral(expected):  # counts and labels: no tolerance
             a, b = _exact(got), _exact(expected)
             if np.array_equal(a, b):
                 return True, ""
@@ -122,7 +122,7 @@ def _compare(got: Any, expected: Any, rtol: float, atol: float) -> tuple[bool, s
         if got.keys() != expected.keys():
             return False, f"keys {sorted(map(str, got))} where {sorted(map(str, expected))} were expected"
         for key in expected:
-            ok, why = _compare(got[key], expected[key], rtol, atol)
+            ok, why = _compare(got[key], expected[key], rtol, atol, exact_ints)
             if not ok:
                 return False, f"at key {key!r}: {why}"
         return True, ""
@@ -141,27 +141,31 @@ def check(
     expected: Any,
     name: str = "check",
     *,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> None:
     """Compare ``got`` with ``expected`` and print a verdict with both values.
 
     Numbers, NumPy arrays, torch tensors and lists of numbers are compared with
     ``|got - expected| <= atol + rtol * |expected|`` elementwise after checking that
-    the shapes agree; NaN never passes. Integers on both sides (counts, labels, integer
-    tensors) must be equal exactly, as in ``torch.testing.assert_close``. Dicts are
+    the shapes agree (defaults rtol=1e-5, atol=1e-8); NaN never passes. Integers on both
+    sides (counts, labels, integer tensors) must be equal exactly, as in
+    ``torch.testing.assert_close``, unless a tolerance is given explicitly. Dicts are
     compared key by key; anything else (strings, booleans, tuples of labels) must be equal.
 
     When the notebook runs as a test (``BIGMODEL_TESTING`` or ``CI`` set) a failure
     raises ``CheckFailed``; for a learner it prints the verdict and carries on.
     """
+    exact_ints = rtol is None and atol is None
+    rtol = 1e-5 if rtol is None else rtol
+    atol = 1e-8 if atol is None else atol
     for tolerance in (rtol, atol):
         if (isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real)
                 or not 0 <= tolerance < math.inf):
             raise ValueError(
                 f"tolerances must be non-negative, finite numbers, got rtol={rtol!r}, atol={atol!r}"
             )
-    ok, why = _compare(got, expected, rtol, atol)
+    ok, why = _compare(got, expected, rtol, atol, exact_ints)
     if ok:
         print(f"PASS  {name}: got {_show(got)}, expected {_show(expected)}")
         return

@@ -85,3 +85,9 @@ def test_raises_when_running_as_a_test(monkeypatch):
     with pytest.raises(CheckFailed):
         check(2, 3)
     check(3, 3)  # passing checks never raise
+
+
+def test_integers_are_exact_unless_a_tolerance_is_given(learner):
+    assert not passes(109482241, 109482240)
+    assert passes(np.array([85, 95]), np.array([89, 91]), rtol=0, atol=4)
+    assert not passes(np.array([85, 95]), np.array([89, 91]), rtol=0, atol=3)
