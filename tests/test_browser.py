@@ -171,6 +171,10 @@ def _wait_until_all_cells_ran(page, timeout_s: float) -> None:
         )
         if prompts and all(re.fullmatch(r"\[\d+\]:", text) for text in prompts):
             return
+        if prompts and not any("*" in text for text in prompts):
+            errors = page.locator(".jp-OutputArea-output", has_text="Traceback").count()
+            if errors:  # Run All stops at an exception: no need to wait for the rest
+                raise AssertionError(f"a cell raised an exception; Run All stopped at {prompts}")
         time.sleep(1.0)
     raise AssertionError(f"cells still running or never run after {timeout_s:.0f} s: {prompts}")
 

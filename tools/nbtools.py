@@ -73,7 +73,6 @@ def build(py: Path, timeout: int = 1800) -> None:
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
          f"--ExecutePreprocessor.timeout={timeout}",
-         "--KernelManager.transport=ipc",  # no TCP port races when several builds run at once
          str(ipynb)],
         check=True, env=env, cwd=NOTEBOOKS,
     )
