@@ -7,9 +7,9 @@ import torch
 from bigmodel_lib.finetune import (
     CPU_DEFAULTS,
     FinetuneConfig,
-    LengthBuckets,
     TokenizedTexts,
     freeze,
+    length_sorted_batches,
     pad_batch,
     predict_texts,
     text_loader,
@@ -63,25 +63,25 @@ def test_pad_batch_pads_to_longest_rounded_up():
     assert inputs["input_ids"].shape == (1, 3)
 
 
-def test_length_buckets_cover_every_index_once_with_similar_lengths():
+def test_length_sorted_batches_are_longest_first():
+    assert length_sorted_batches([3, 9, 1, 7, 5], 2) == [[1, 3], [4, 0], [2]]
+    with pytest.raises(ValueError, match="batch_size"):
+        length_sorted_batches([1, 2], 0)
+
+
+def test_training_batches_are_bucketed_and_cover_every_text_once():
     rng = np.random.default_rng(0)
-    lengths = rng.integers(5, 120, size=1000)
-    sampler = LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3)
-    batches = list(sampler)
-    flat = [i for b in batches for i in b]
-    assert sorted(flat) == list(range(1000)) and len(batches) == len(sampler) == 63
+    ids = [[1] * n for n in rng.integers(3, 120, size=1000)]
+    data = TokenizedTexts(ids, [0] * 1000)
+    loader = text_loader(data, 16, seed=3, multiple_of=1)
+    batches = list(loader.batch_sampler)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    lengths = data.lengths
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     random_spread = np.mean([np.ptp(lengths[rng.permutation(1000)[:16]]) for _ in range(50)])
     assert spread < random_spread / 4  # buckets are near-uniform in length
-    again = list(LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3))
-    assert again == batches  # same seed, same order
-    assert list(sampler) != batches  # a new epoch reshuffles
-
-
-def test_unshuffled_buckets_are_sorted_longest_first():
-    lengths = [3, 9, 1, 7, 5]
-    batches = list(LengthBuckets(lengths, batch_size=2, shuffle=False))
-    assert batches == [[1, 3], [4, 0], [2]]
+    padding = [int((inputs["attention_mask"] == 0).sum()) for inputs, _ in loader]
+    assert sum(padding) < 0.1 * lengths.sum()
 
 
 def test_text_loader_batches_are_dicts_and_labels():
