@@ -6,6 +6,7 @@ from bigmodel_lib.bilstm import (
     BiLSTMClassifier,
     length_mask,
     lengths_from_padding,
+    lstm_cell,
     masked_max,
     masked_mean,
 )
@@ -37,6 +38,31 @@ def test_masked_pooling_matches_pooling_each_sequence_alone():
     h_noisy = h.masked_fill(~mask.unsqueeze(-1), 1e6)  # padding values must not leak in
     torch.testing.assert_close(masked_max(h_noisy, mask), expected_max)
     torch.testing.assert_close(masked_mean(h_noisy, mask), expected_mean)
+
+
+def test_lstm_cell_matches_torch():
+    torch.manual_seed(2)
+    cell = nn.LSTMCell(5, 3)
+    x, h, c = torch.randn(4, 5), torch.randn(4, 3), torch.randn(4, 3)
+    expected_h, expected_c = cell(x, (h, c))
+    got_h, got_c = lstm_cell(x, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    torch.testing.assert_close(got_h, expected_h)
+    torch.testing.assert_close(got_c, expected_c)
+
+
+def test_lstm_cell_unrolled_matches_a_bidirectional_lstm():
+    torch.manual_seed(3)
+    lstm = nn.LSTM(5, 3, batch_first=True, bidirectional=True)
+    x = torch.randn(2, 6, 5)
+    expected, _ = lstm(x)
+    for suffix, steps, half in (("", range(6), slice(0, 3)),
+                                ("_reverse", reversed(range(6)), slice(3, 6))):
+        weights = [getattr(lstm, f"{n}_l0{suffix}") for n in
+                   ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        h = c = torch.zeros(2, 3)
+        for t in steps:
+            h, c = lstm_cell(x[:, t], h, c, *weights)
+            torch.testing.assert_close(h, expected[:, t, half])
 
 
 def test_lengths_from_padding():

@@ -202,6 +202,9 @@ def test_widgets_render_and_redraw(lab, browser, notebook):
         page.goto(f"{url}/lab/tree/{notebook.name}?reset&token={token}", timeout=120_000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         time.sleep(2)  # Run All queues the cells until the kernel is ready
+        # Saved outputs carry execution counts: clear them so only this run's counts show.
+        page.get_by_role("menuitem", name="Edit", exact=True).click()
+        page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         _wait_until_all_cells_ran(page, RUN_TIMEOUT_S)

@@ -1,0 +1,370 @@
+"""Optimizers written from their update equations (chapter 03).
+
+Each optimizer is a ``torch.optim.Optimizer`` subclass, so it works in any torch
+training loop, with learning-rate schedulers and ``state_dict()`` checkpoints. The
+``step`` methods read like the equations of chapter 03, one line per equation, with
+in-place tensor operations so they stay fast. Tests check that they match
+``torch.optim`` step for step.
+
+Notation: parameters θ, gradient g, learning rate η, weight decay λ, step t.
+
+- ``SGD``:   b ← μ·b + (1 − τ)·g  (momentum μ, dampening τ),  θ ← θ − η·b
+- ``Adam``:  m ← β₁·m + (1 − β₁)·g,  v ← β₂·v + (1 − β₂)·g²,
+             m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ),  θ ← θ − η·m̂ / (√v̂ + ε)
+- ``AdamW``: Adam, but weight decay shrinks θ directly (θ ← θ − η·λ·θ) instead of
+             being added to the gradient.
+
+``optimize_2d`` runs any of them on a function of two variables and returns the
+path, for the pictures of chapter 03; ``plot_paths`` draws such paths on contours.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["SGD", "Adam", "AdamW", "OPTIMIZERS", "optimize_2d", "plot_paths"]
+
+
+def _number(name: str, value: Any) -> float:
+    """``value`` as a float, or a TypeError naming the hyperparameter."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _check_lr(lr: Any) -> None:
+    if _number("lr", lr) <= 0:
+        raise ValueError(f"lr (learning rate) must be > 0, got {lr}")
+
+
+def _check_weight_decay(weight_decay: Any) -> None:
+    if _number("weight_decay", weight_decay) < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+
+
+def _check_betas(betas: Any) -> None:
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1); got {betas!r}")
+    for index, beta in enumerate(betas):
+        if not 0.0 <= _number(f"betas[{index}]", beta) < 1.0:
+            raise ValueError(f"betas[{index}] must be in [0, 1), got {beta} (betas={tuple(betas)})")
+
+
+def _check_eps(eps: Any) -> None:
+    if _number("eps", eps) <= 0:
+        raise ValueError(f"eps must be > 0 (it keeps the division finite), got {eps}")
+
+
+def _gradient(p: torch.Tensor, optimizer: str) -> torch.Tensor:
+    grad = p.grad
+    if grad.is_sparse:
+        raise TypeError(f"{optimizer} does not support sparse gradients "
+                        "(they come from e.g. nn.Embedding(sparse=True))")
+    return grad
+
+
+class _Validated(torch.optim.Optimizer):
+    """Checks every parameter group's hyperparameters when the group is added."""
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(param_group).__name__}")
+        merged = {**self.defaults, **param_group}
+        self._validate(merged)
+        super().add_param_group(param_group)
+
+
+class SGD(_Validated):
+    """Stochastic gradient descent with optional momentum, dampening, Nesterov and weight decay.
+
+    Per parameter, with gradient g (plus λ·θ when ``weight_decay`` = λ > 0)::
+
+        b ← g                      on the first step (momentum buffer)
+        b ← μ·b + (1 − τ)·g        afterwards (μ = momentum, τ = dampening)
+        d = g + μ·b  (Nesterov)  or  d = b  (classical momentum)  or  d = g  (μ = 0)
+        θ ← θ − η·d
+
+    Matches ``torch.optim.SGD``. See chapter 03.
+
+    Args:
+        params: an iterable of tensors or of parameter-group dicts.
+        lr: learning rate η > 0 (no default: there is no good universal one for SGD).
+        momentum: μ in [0, 1).
+        dampening: τ in [0, 1]: how much of the new gradient the buffer ignores.
+        weight_decay: λ >= 0, added to the gradient as λ·θ (the gradient of λ/2·‖θ‖²).
+        nesterov: look-ahead momentum; needs momentum > 0 and dampening = 0.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        _check_lr(group["lr"])
+        if not 0.0 <= _number("momentum", group["momentum"]) < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {group['momentum']}")
+        if not 0.0 <= _number("dampening", group["dampening"]) <= 1.0:
+            raise ValueError(f"dampening must be in [0, 1], got {group['dampening']}")
+        _check_weight_decay(group["weight_decay"])
+        if not isinstance(group["nesterov"], bool):
+            raise TypeError(f"nesterov must be True or False, got {group['nesterov']!r}")
+        if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
+            raise ValueError(
+                "nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+            wd = group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = _gradient(p, "SGD")
+                if wd != 0:
+                    g = g.add(p, alpha=wd)                       # g ← g + λ·θ
+                if mu != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        b = state["momentum_buffer"] = g.clone()  # b₁ = g₁
+                    else:
+                        b = state["momentum_buffer"]
+                        b.mul_(mu).add_(g, alpha=1 - tau)          # b ← μ·b + (1 − τ)·g
+                    g = g.add(b, alpha=mu) if group["nesterov"] else b  # d = g + μ·b  or  d = b
+                p.add_(g, alpha=-lr)                               # θ ← θ − η·d
+        return loss
+
+
+class Adam(_Validated):
+    """Adam: adaptive moment estimation, with bias correction (Kingma & Ba, 2015).
+
+    Per parameter, at step t (starting at 1), with gradient g::
+
+        g ← g + λ·θ                        (only when weight_decay = λ > 0: an L2 term)
+        m ← β₁·m + (1 − β₁)·g              first moment: running mean of g
+        v ← β₂·v + (1 − β₂)·g²             second moment: running mean of g²
+        m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)   bias correction (m and v start at 0)
+        θ ← θ − η·m̂ / (√v̂ + ε)
+
+    Matches ``torch.optim.Adam``. Note that ``weight_decay`` here is an L2 penalty
+    whose gradient then goes through the adaptive scaling; ``AdamW`` decouples it.
+    See chapter 03.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        _check_lr(group["lr"])
+        _check_betas(group["betas"])
+        _check_eps(group["eps"])
+        _check_weight_decay(group["weight_decay"])
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        name = type(self).__name__
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            wd = group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = _gradient(p, name)
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                # int(): a state saved by torch.optim.Adam keeps its step as a tensor
+                t = state["step"] = int(state["step"]) + 1
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                if wd != 0 and self.decoupled_weight_decay:
+                    p.mul_(1 - lr * wd)                              # θ ← θ − η·λ·θ  (AdamW)
+                elif wd != 0:
+                    g = g.add(p, alpha=wd)                           # g ← g + λ·θ    (Adam + L2)
+                m.lerp_(g, 1 - beta1)                                # m ← β₁·m + (1 − β₁)·g
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)        # v ← β₂·v + (1 − β₂)·g²
+                m_hat = m / (1 - beta1**t)                           # m̂ = m / (1 − β₁ᵗ)
+                v_hat = v / (1 - beta2**t)                           # v̂ = v / (1 − β₂ᵗ)
+                p.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)  # θ ← θ − η·m̂ / (√v̂ + ε)
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    The same moment estimates as ``Adam``, but weight decay is applied to the
+    parameters directly, θ ← θ − η·λ·θ, before the Adam step, instead of being added
+    to the gradient. So every weight shrinks at the same rate λ·η, whatever the size
+    of its gradients. Matches ``torch.optim.AdamW``. See chapter 03 (and chapter 04).
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "gd": SGD,  # full-batch gradient descent is SGD on an exact gradient
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def optimize_2d(
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    start: Iterable[float],
+    optimizer: str | Callable[..., torch.optim.Optimizer] = "adam",
+    steps: int = 100,
+    **hyper: Any,
+) -> np.ndarray:
+    """Minimise ``fn(x, y)`` from ``start`` with an optimizer; return the path it took.
+
+    Args:
+        fn: a function of two scalar tensors returning a scalar tensor, written with
+            operations that also work on NumPy arrays (``(1 - x)**2 + 100*(y - x**2)**2``),
+            so the same function can draw the contours.
+        start: the starting point (x₀, y₀).
+        optimizer: "gd", "sgd", "adam", "adamw" (this module's classes) or any
+            ``torch.optim.Optimizer`` class, e.g. ``torch.optim.RMSprop``.
+        steps: how many optimizer steps to take (>= 0).
+        **hyper: the optimizer's hyperparameters, e.g. ``lr=0.01, momentum=0.9``.
+
+    Returns:
+        A float64 array of shape (steps + 1, 2): row 0 is ``start``, row t the point
+        after t steps. A diverging run shows up as inf / nan rows.
+    """
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)} "
+                             "or pass an optimizer class")
+        make = OPTIMIZERS[key]
+    elif callable(optimizer):
+        make = optimizer
+    else:
+        raise TypeError(f"optimizer must be a name or an optimizer class, got {optimizer!r}")
+    if make is SGD and "lr" not in hyper:
+        raise ValueError(f"{optimizer!r} needs a learning rate, e.g. optimize_2d(fn, start, "
+                         f"{optimizer!r}, lr=0.01)")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    point = np.asarray(start, dtype=np.float64)
+    if point.shape != (2,) or not np.all(np.isfinite(point)):
+        raise ValueError(f"start must be two finite numbers (x0, y0), got {start!r}")
+
+    xy = torch.tensor(point, requires_grad=True)
+    opt = make([xy], **hyper)
+    path = np.empty((steps + 1, 2))
+    path[0] = point
+    for t in range(1, steps + 1):
+        opt.zero_grad()
+        loss = fn(xy[0], xy[1])
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ValueError("fn(x, y) must return a scalar tensor (one number), "
+                             f"got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+        loss.backward()
+        opt.step()
+        path[t] = xy.detach().numpy()
+    return path
+
+
+def plot_paths(
+    fn: Callable[[Any, Any], Any],
+    paths: dict[str, np.ndarray],
+    *,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    minimum: tuple[float, float] | None = None,
+    ax: Any = None,
+    title: str = "optimizer paths",
+    levels: int = 30,
+    log_levels: bool = True,
+) -> Any:
+    """Draw ``fn``'s contours over ``xlim`` × ``ylim`` and each named path on top.
+
+    ``fn`` is evaluated on a NumPy grid, so write it with operations NumPy and torch
+    share. Contour levels are log-spaced by default (valleys span many decades).
+    A circle marks where each path starts, a square where it ends; ``minimum`` marks
+    the optimum with a star. Returns the matplotlib axes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.8))
+    xs = np.linspace(*xlim, 300)
+    ys = np.linspace(*ylim, 300)
+    X, Y = np.meshgrid(xs, ys)
+    Z = np.asarray(fn(X, Y), dtype=np.float64)
+    if log_levels:
+        span = max(float(Z.max() - Z.min()), 1e-12)
+        Z = Z - Z.min() + 1e-6 * span  # log-spaced levels need values > 0; a shift keeps the shape
+        ax.contour(X, Y, Z, levels=np.geomspace(1e-5 * span, span, levels),
+                   norm=LogNorm(), cmap="viridis", linewidths=0.7)
+    else:
+        ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.7)
+    for index, (name, path) in enumerate(paths.items()):
+        path = np.asarray(path)
+        ax.plot(path[:, 0], path[:, 1], "-", color=f"C{index}", lw=1.5, label=name,
+                marker="." if len(path) <= 60 else None, ms=4)
+        ax.plot(path[0, 0], path[0, 1], "o", color=f"C{index}", ms=6)  # start
+        ax.plot(path[-1, 0], path[-1, 1], "s", color=f"C{index}", ms=6, mec="k")  # end
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="k", ms=14, label="minimum")
+    ax.set(xlim=xlim, ylim=ylim, xlabel="x", ylabel="y", title=title)
+    if paths or minimum is not None:
+        ax.legend(loc="best", fontsize=8)
+    return ax
