@@ -58,6 +58,7 @@ def main() -> None:
     p.add_argument("--freeze-emb", type=int, default=1)
     p.add_argument("--freeze-layers", type=int, default=0)
     p.add_argument("--time-budget-s", type=float, default=None)
+    p.add_argument("--dropout", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", type=Path, default=Path("/tmp/ch08"))
     p.add_argument("--threads", type=int, default=2)
@@ -79,10 +80,11 @@ def main() -> None:
     config = FinetuneConfig(max_train=a.rows, max_length=a.max_length, epochs=a.epochs,
                             batch_size=a.batch, lr=a.lr, warmup=a.warmup,
                             weight_decay=a.weight_decay, freeze_embeddings=bool(a.freeze_emb),
-                            freeze_layers=a.freeze_layers, amp=amp)
+                            freeze_layers=a.freeze_layers, dropout=a.dropout, amp=amp,
+                            time_budget_s=a.time_budget_s)
     t1 = time.perf_counter()
     history = finetune(model, tokenizer, texts, labels, config, seed=a.seed, live_plot=False,
-                       progress=False, time_budget_s=a.time_budget_s)
+                       progress=False)
     t2 = time.perf_counter()
     test = tokenize(tokenizer, test_texts, test_labels, max_length=a.max_length)
     logits = predict_texts(model, test, batch_size=256, amp=amp)

@@ -114,7 +114,8 @@ def _run_bilstm(texts, labels, test_texts, num_labels, settings, seed, budget):
     from bigmodel_lib.text import tokenize as words
     from bigmodel_lib.train import fit, predict
 
-    config = {**BILSTM_DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    config = {**BILSTM_DEFAULTS,
+              **{k: v for k, v in settings.items() if v is not None and k in BILSTM_DEFAULTS}}
     texts, labels = subsample(texts, labels, config["max_train"], seed)
     start = time.perf_counter()
     tokens = [words(text) for text in texts]
@@ -124,15 +125,23 @@ def _run_bilstm(texts, labels, test_texts, num_labels, settings, seed, budget):
     torch.manual_seed(seed)
     model = BiLSTMClassifier(len(vocab), num_labels, config["embed_dim"], config["hidden_dim"],
                              pooling="max", dropout=0.2)
-    history = fit(model, loader, F.cross_entropy, torch.optim.Adam(model.parameters(),
-                  lr=config["lr"]), config["epochs"], grad_clip=1.0, seed=seed,
-                  time_budget_s=budget, live_plot=False, progress=False)
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    test_ids = [vocab.encode(words(text))[: config["max_length"]] for text in test_texts]
-    test_loader = make_loader(test_ids, [0] * len(test_ids), 256, shuffle=False)
-    predictions = predict(model, test_loader).argmax(dim=1).numpy()
-    eval_s = time.perf_counter() - start
+    threads = torch.get_num_threads()
+    if not settings.get("threads"):
+        # An LSTM multiplies small matrices step after step: one CPU thread is about as
+        # fast as two on an idle machine and far faster on a busy one (chapter 07).
+        torch.set_num_threads(1)
+    try:
+        history = fit(model, loader, F.cross_entropy, torch.optim.Adam(model.parameters(),
+                      lr=config["lr"]), config["epochs"], grad_clip=1.0, seed=seed,
+                      time_budget_s=budget, live_plot=False, progress=False)
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        test_ids = [vocab.encode(words(text))[: config["max_length"]] for text in test_texts]
+        test_loader = make_loader(test_ids, [0] * len(test_ids), 256, shuffle=False)
+        predictions = predict(model, test_loader).argmax(dim=1).numpy()
+        eval_s = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
     epochs_done = history.epochs if history.stopped_early else config["epochs"]
     info = {"config": config, "vocabulary": len(vocab), "train_rows": len(texts),
             "stop_reason": history.stop_reason}
@@ -147,14 +156,17 @@ def _run_transformer(name, texts, labels, test_texts, num_labels, settings, seed
 
     device = get_device()
     config = GPU_DEFAULTS if device.type == "cuda" else CPU_DEFAULTS
-    config = replace(config, **{k: v for k, v in settings.items() if v is not None})
+    config = replace(config, **{k: v for k, v in settings.items()
+                                if v is not None and k in ("max_train", "max_length", "epochs")})
+    if budget is not None:
+        config = replace(config, time_budget_s=budget)
     start = time.perf_counter()
     model, tokenizer = load_pretrained_classifier(name, num_labels)
     load_s = time.perf_counter() - start
     texts, labels = subsample(texts, labels, config.max_train, seed)
     start = time.perf_counter()
     history = finetune(model.to(device), tokenizer, texts, labels, config, seed=seed,
-                       device=device, time_budget_s=budget, live_plot=False, progress=False)
+                       device=device, live_plot=False, progress=False)
     train_s = time.perf_counter() - start
     amp = auto_amp(device) if config.amp == "auto" else config.amp
     start = time.perf_counter()
@@ -221,7 +233,8 @@ def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *
     wall = time.perf_counter()
     train_split, test_texts, test_labels = read_train_test(train, test)
     names = list(train_split.label_names)
-    settings = {"max_train": max_train, "max_length": max_length, "epochs": epochs}
+    settings = {"max_train": max_train, "max_length": max_length, "epochs": epochs,
+                "threads": threads}
     predictions, train_s, eval_s, seen, info = run_model(
         model, list(train_split.texts), list(train_split.labels), test_texts, len(names),
         settings=settings, seed=seed, time_budget_s=time_budget_s)

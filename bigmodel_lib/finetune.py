@@ -208,6 +208,21 @@ def freeze(model: nn.Module, *, embeddings: bool = True, layers: int = 0) -> int
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def set_dropout(model: nn.Module, p: float) -> int:
+    """Set the probability of every dropout layer in ``model`` to ``p``; return how many.
+
+    Dropout fights over-fitting, which comes from seeing the same examples many times.
+    In a single pass over the data no example is seen twice, and dropout only slows
+    learning down (chapter 04 explains dropout; ``benchmarks/NOTES.md`` measures this).
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"a dropout probability must be in [0, 1), got {p}")
+    layers = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+    for layer in layers:
+        layer.p = p
+    return len(layers)
+
+
 def predict_texts(model: nn.Module, data: TokenizedTexts, *, batch_size: int = 256,
                   amp: str | None = None, device: torch.device | str | None = None) -> torch.Tensor:
     """Logits for every text, in the original order (``train.predict`` on batches sorted
@@ -246,7 +261,10 @@ class FinetuneConfig:
     """Settings of one fine-tuning run (see ``CPU_DEFAULTS`` for the measured CPU choice).
 
     ``max_train`` caps the training rows (None: all); ``amp="auto"`` picks bf16 where the
-    hardware computes it natively (``auto_amp``); ``warmup`` is a fraction of all steps.
+    hardware computes it natively (``auto_amp``); ``warmup`` is a fraction of all steps;
+    ``dropout`` sets every dropout layer's probability (None: keep the model's own);
+    ``time_budget_s`` stops training after the batch that passes this many seconds, the
+    learning rate reaching zero by then (``warmup_linear``); None: no limit.
     """
 
     max_train: int | None = 12_000
@@ -259,8 +277,10 @@ class FinetuneConfig:
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
     freeze_layers: int = 0
+    dropout: float | None = None
     amp: str | None = "auto"
     eval_batch_size: int = 256
+    time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_train is not None and (not isinstance(self.max_train, int)
@@ -275,6 +295,12 @@ class FinetuneConfig:
             raise ValueError(f"max_length must be >= 3 ([CLS] x [SEP]), got {self.max_length}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.time_budget_s is not None and not (
+                isinstance(self.time_budget_s, int | float) and self.time_budget_s > 0):
+            raise ValueError(f"time_budget_s must be None or a positive number of seconds, "
+                             f"got {self.time_budget_s!r}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be None or in [0, 1), got {self.dropout!r}")
         if self.amp not in ("auto", None, "bf16", "fp16"):
             raise ValueError(f"amp must be 'auto', None, 'bf16' or 'fp16', got {self.amp!r}")
 
@@ -290,14 +316,14 @@ def finetune(
     model: nn.Module, tokenizer, texts: Sequence[str], labels: Sequence[int],
     config: FinetuneConfig = CPU_DEFAULTS, *,
     val: tuple[Sequence[str], Sequence[int]] | None = None,
-    time_budget_s: float | None = None, seed: int = 0, device: torch.device | str | None = None,
+    seed: int = 0, device: torch.device | str | None = None,
     live_plot=None, progress: bool = True,
 ):
     """Fine-tune ``model`` on ``(texts, labels)`` with ``fit``; return its ``History``.
 
     AdamW on the trainable parameters (after ``freeze``), warm-up then linear decay per
     step, gradient clipping, dynamic padding with length bucketing, autocast per
-    ``config.amp``. With ``time_budget_s`` training stops after the batch that passes it,
+    ``config.amp``. With ``config.time_budget_s`` training stops after the batch that passes it,
     and the learning rate decays on whichever comes first, the planned last step or the
     budget, so a stopped run still ends with a small learning rate. The returned
     history's ``examples_seen`` counts the training examples used.
@@ -308,12 +334,14 @@ def finetune(
     model.to(device)
     amp = auto_amp(device) if config.amp == "auto" else config.amp
     freeze(model, embeddings=config.freeze_embeddings, layers=config.freeze_layers)
+    if config.dropout is not None:
+        set_dropout(model, config.dropout)
     data = tokenize(tokenizer, texts, labels, max_length=config.max_length)
     loader = text_loader(data, config.batch_size, shuffle=True, seed=seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     total = len(loader) * config.epochs
-    scheduler = warmup_linear(optimizer, total, config.warmup, time_budget_s=time_budget_s)
+    scheduler = warmup_linear(optimizer, total, config.warmup, time_budget_s=config.time_budget_s)
     val_data = None
     if val is not None:
         val_set = tokenize(tokenizer, val[0], val[1], max_length=config.max_length)
@@ -321,6 +349,6 @@ def finetune(
     history = fit(model, loader, nn.functional.cross_entropy, optimizer, config.epochs,
                   val_data=val_data, device=device, scheduler=scheduler,
                   scheduler_interval="step", grad_clip=config.grad_clip, amp=amp, seed=seed,
-                  time_budget_s=time_budget_s, live_plot=live_plot, progress=progress)
+                  time_budget_s=config.time_budget_s, live_plot=live_plot, progress=progress)
     history.examples_seen = loader.collate_fn.examples
     return history

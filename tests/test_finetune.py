@@ -12,6 +12,7 @@ from bigmodel_lib.finetune import (
     length_sorted_batches,
     pad_batch,
     predict_texts,
+    set_dropout,
     text_loader,
     tokenize,
     warmup_linear,
@@ -162,8 +163,10 @@ def test_predict_texts_returns_logits_in_the_original_order():
     rng = np.random.default_rng(1)
     ids = [[1] + rng.integers(3, 50, size=n).tolist() + [2] for n in rng.integers(1, 20, size=23)]
     data = TokenizedTexts(ids, None)
-    got = predict_texts(model, data, batch_size=4)
-    assert not model.training
+    model.train()
+    got = predict_texts(model, data, batch_size=4)  # evaluation mode inside (no dropout)
+    assert model.training  # and the mode it found is restored
+    model.eval()
     with torch.no_grad():
         one_by_one = torch.cat([model(input_ids=torch.tensor([row])).logits for row in ids])
     torch.testing.assert_close(got, one_by_one, atol=1e-5, rtol=1e-4)
@@ -179,3 +182,18 @@ def test_config_validation():
         FinetuneConfig(amp="fp8")
     with pytest.raises(ValueError, match="batch_size"):
         FinetuneConfig(batch_size=0)
+
+
+def test_set_dropout_makes_training_mode_deterministic():
+    model = tiny_bert().train()
+    ids = torch.tensor([[1, 5, 7, 9, 2]])
+    with torch.no_grad():
+        assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert set_dropout(model, 0.0) > 3
+    assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    with torch.no_grad():
+        assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    with pytest.raises(ValueError, match="dropout"):
+        set_dropout(model, 1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        FinetuneConfig(dropout=-0.1)
