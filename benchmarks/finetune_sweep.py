@@ -59,6 +59,8 @@ def main() -> None:
     p.add_argument("--freeze-layers", type=int, default=0)
     p.add_argument("--time-budget-s", type=float, default=None)
     p.add_argument("--dropout", type=float, default=None)
+    p.add_argument("--save-logits", type=Path, default=None, help="save test logits (.npy)")
+    p.add_argument("--eval-lengths", default="", help="extra max lengths to score, e.g. 64,128")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", type=Path, default=Path("/tmp/ch08"))
     p.add_argument("--threads", type=int, default=2)
@@ -89,11 +91,19 @@ def main() -> None:
     test = tokenize(tokenizer, test_texts, test_labels, max_length=a.max_length)
     logits = predict_texts(model, test, batch_size=256, amp=amp)
     t3 = time.perf_counter()
+    if a.save_logits is not None:
+        np.save(a.save_logits, logits.numpy())
+    extra = {}
+    for length in filter(None, a.eval_lengths.split(",")):
+        data = tokenize(tokenizer, test_texts, test_labels, max_length=int(length))
+        guess = predict_texts(model, data, batch_size=256, amp=amp).argmax(1)
+        extra[length] = round(float((guess == torch.tensor(test_labels)).float().mean()), 4)
     train = tokenize(tokenizer, texts, labels, max_length=a.max_length)
     trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
     losses = history["train_loss"]
     acc = float((logits.argmax(1) == torch.tensor(test_labels)).float().mean())
-    result = dict(vars(a), data=str(a.data), accuracy=round(acc, 4),
+    result = dict(vars(a), data=str(a.data), save_logits=str(a.save_logits),
+                  accuracy=round(acc, 4), eval_at_length=extra,
                   setup_s=round(t1 - t0, 1), train_s=round(t2 - t1, 1),
                   train_ex_s=round(history.examples_seen / (t2 - t1), 1),
                   seen=history.examples_seen,

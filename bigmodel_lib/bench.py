@@ -170,7 +170,7 @@ def _run_transformer(name, texts, labels, test_texts, num_labels, settings, seed
     train_s = time.perf_counter() - start
     amp = auto_amp(device) if config.amp == "auto" else config.amp
     start = time.perf_counter()
-    test = tokenize_texts(tokenizer, test_texts, max_length=config.max_length)
+    test = tokenize_texts(tokenizer, test_texts, max_length=config.eval_length)
     logits = predict_texts(model, test, batch_size=config.eval_batch_size, amp=amp, device=device)
     eval_s = time.perf_counter() - start
     info = {"config": asdict(config), "amp": amp, "device": device.type, "load_s": load_s,

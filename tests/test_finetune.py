@@ -8,6 +8,7 @@ from bigmodel_lib.finetune import (
     CPU_DEFAULTS,
     FinetuneConfig,
     TokenizedTexts,
+    finetune,
     freeze,
     length_sorted_batches,
     pad_batch,
@@ -197,3 +198,42 @@ def test_set_dropout_makes_training_mode_deterministic():
         set_dropout(model, 1.0)
     with pytest.raises(ValueError, match="dropout"):
         FinetuneConfig(dropout=-0.1)
+
+
+def test_eval_length_is_at_least_the_training_length():
+    assert FinetuneConfig(max_length=48, eval_max_length=64).eval_length == 64
+    assert FinetuneConfig(max_length=96, eval_max_length=64).eval_length == 96
+    assert FinetuneConfig(max_length=40).eval_length == 40
+    assert CPU_DEFAULTS.eval_length >= CPU_DEFAULTS.max_length
+    with pytest.raises(ValueError, match="eval_max_length"):
+        FinetuneConfig(eval_max_length=2)
+    with pytest.raises(ValueError, match="time_budget_s"):
+        FinetuneConfig(time_budget_s=0)
+
+
+def toy_texts(n, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=n).tolist()
+    texts = [" ".join(["a" * (1 + y)] * int(rng.integers(2, 9))) for y in labels]
+    return texts, labels
+
+
+def test_finetune_learns_a_toy_task_and_counts_examples():
+    model = tiny_bert()
+    texts, labels = toy_texts(240)
+    config = FinetuneConfig(max_length=16, batch_size=8, epochs=3, lr=3e-3, amp=None,
+                            freeze_embeddings=False, dropout=0.0)
+    history = finetune(model, TinyTokenizer(), texts, labels, config, live_plot=False,
+                       progress=False)
+    assert history.examples_seen == 720 and history.epochs == 3
+    logits = predict_texts(model, tokenize(TinyTokenizer(), texts, max_length=16))
+    assert (logits.argmax(1).numpy() == np.array(labels)).mean() > 0.6  # chance: 1/3
+
+
+def test_finetune_stops_at_the_time_budget():
+    texts, labels = toy_texts(200)
+    config = FinetuneConfig(max_length=16, batch_size=8, amp=None, time_budget_s=1e-6)
+    history = finetune(tiny_bert(), TinyTokenizer(), texts, labels, config, live_plot=False,
+                       progress=False)
+    assert history.examples_seen == 8 and history.stopped_early
+    assert "time budget" in history.stop_reason
