@@ -13,15 +13,25 @@ Models:
 
 - ``minilm``: the packaged all-MiniLM-L6-v2, fine-tuned with the chapter's measured CPU
   recipe (``finetune.CPU_DEFAULTS``: the notebook's default settings);
-- any other name with a ``/`` or ``-`` (e.g. ``bert-base-uncased``): a hub model, loaded
-  online, fine-tuned the same way (``GPU_DEFAULTS`` on a CUDA device);
+- any other name: a Hugging Face hub id (e.g. ``bert-base-uncased``) or a local model
+  folder, loaded with ``from_pretrained`` (online for a hub id) and fine-tuned the same
+  way (``GPU_DEFAULTS`` on a CUDA device);
 - ``tfidf``: TF-IDF of words and word pairs + a linear SVM (scikit-learn);
 - ``bilstm``: chapter 07's BiLSTM, trained from scratch.
 
-It prints and writes (``--out``, JSON) accuracy, macro-F1, per-class precision, recall
-and F1, training and evaluation seconds and examples per second. ``--time-budget-s``
-bounds the *training* time: training stops after the batch that passes it (the
-learning rate is decayed to reach zero by then); the whole test file is always scored.
+It prints and writes (``--out``, JSON) accuracy, macro-F1 (the mean F1 over the classes
+that occur in the test labels or the predictions), per-class precision, recall and F1
+(every training class), training and evaluation seconds and examples per second.
+
+``--time-budget-s`` bounds the *training* time (default for the encoders on a CPU:
+``CPU_DEFAULTS.time_budget_s``, 270 s): training stops after the batch that passes it,
+and the learning rate is annealed to reach zero by then. Loading and evaluation come on
+top; the whole test file is always scored. TF-IDF trains in one piece and ignores it.
+
+On a machine shared with other work, torch's two-thread kernels can slow down many
+times over (each waits for the other at every step); ``--threads 1``, or
+``OMP_WAIT_POLICY=PASSIVE`` set before Python starts, avoids that
+(``benchmarks/NOTES.md``).
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
-MODELS = ("minilm", "tfidf", "bilstm")
+MODELS = ("minilm", "tfidf", "bilstm")  # besides any hub id
 
 
 # --------------------------------------------------------------------------- data
@@ -95,8 +105,10 @@ def _run_tfidf(texts, labels, test_texts, num_labels, settings, seed, budget):
     start = time.perf_counter()
     predictions = classifier.predict(vectorizer.transform(test_texts))
     eval_s = time.perf_counter() - start
-    info = {"features": "TF-IDF of words and word pairs", "classifier": "LinearSVC",
-            "vocabulary": len(vectorizer.vocabulary_), "train_rows": len(texts),
+    info = {"config": {"features": "TF-IDF of words and word pairs", "classifier": "LinearSVC",
+                       "max_train": settings.get("max_train"),
+                       "vocabulary": len(vectorizer.vocabulary_)},
+            "train_rows": len(texts),
             "note": "trains in one piece; --max-length, --epochs and --time-budget-s do not apply"}
     return np.asarray(predictions), train_s, eval_s, len(texts), info
 
@@ -201,7 +213,12 @@ def run_model(model: str, texts, labels, test_texts, num_labels: int, *,
 
 
 def scores(y_true, y_pred, label_names: list[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1 and per-class precision / recall / F1 / support."""
+    """Accuracy, macro-F1 and per-class precision / recall / F1 / support.
+
+    The per-class rows cover every training class (a class absent from the test file has
+    support 0); macro-F1 averages the classes present in the labels or the predictions,
+    as scikit-learn does.
+    """
     from bigmodel_lib.metrics import accuracy, precision_recall_f1
 
     classes = list(range(len(label_names)))
@@ -210,8 +227,9 @@ def scores(y_true, y_pred, label_names: list[str]) -> dict[str, Any]:
         name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for name, p, r, f, s in zip(label_names, precision, recall, f1, support, strict=True)
     }
+    present = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()))
     return {"accuracy": accuracy(y_true, y_pred),
-            "macro_f1": precision_recall_f1(y_true, y_pred, "macro", labels=classes)[2],
+            "macro_f1": precision_recall_f1(y_true, y_pred, "macro", labels=present)[2],
             "per_class": per_class}
 
 
@@ -285,6 +303,10 @@ def format_report(result: dict[str, Any]) -> str:
         f"-> {result['load_average_1min'][1]})",
     ]
     details = result.get("details", {})
+    settings = details.get("config")
+    if settings:
+        shown = ", ".join(f"{k}={v}" for k, v in settings.items())
+        lines.append(f"settings: {shown}" + (f"; amp={details['amp']}" if "amp" in details else ""))
     if details.get("stop_reason"):
         lines.append(f"stopped: {details['stop_reason']}")
     return "\n".join(lines)
@@ -299,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     news.add_argument("--train", required=True, type=Path, help="training CSV")
     news.add_argument("--test", required=True, type=Path, help="test CSV (held out)")
     news.add_argument("--model", default="minilm",
-                      help="minilm, tfidf, bilstm or a Hugging Face hub id (default: minilm)")
+                      help=f"{', '.join(MODELS)} or a Hugging Face hub id (default: minilm)")
     news.add_argument("--max-train", type=int, default=None,
                       help="use at most N training rows (default: the model's own setting)")
     news.add_argument("--max-length", type=int, default=None, help="tokens per text")
@@ -307,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     news.add_argument("--time-budget-s", type=float, default=None,
                       help="stop training after this many seconds")
     news.add_argument("--seed", type=int, default=0)
-    news.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    news.add_argument("--threads", type=int, default=None,
+                      help="torch CPU threads (default: torch's, one per core)")
     news.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     try:
