@@ -193,3 +193,15 @@ def test_bilstm_learns_the_toy_task(ag_files):
     result = bench.benchmark_news(train, test, "bilstm", epochs=3)
     assert result["accuracy"] > 0.9
     assert result["details"]["vocabulary"] > 20
+
+
+def test_minilm_plus_tfidf_ensemble_and_two_class_scores(tmp_path):
+    rows = make_rows(["World", "Sports"], 12, 0)
+    train = write_label_text(tmp_path / "train.csv", rows)
+    test = write_label_text(tmp_path / "test.csv", make_rows(["World", "Sports"], 3, 1))
+    split, texts, labels = bench.read_train_test(train, test)
+    scores, *_ = bench.class_scores("tfidf", split.texts, split.labels, texts, 4)
+    assert scores.shape == (6, 4) and np.isinf(scores[:, 2:]).all()  # classes never trained
+    result = bench.benchmark_news(train, test, "minilm+tfidf", max_train=8, max_length=16)
+    assert result["accuracy"] == 1.0  # TF-IDF alone is perfect here; the average keeps it
+    assert "ensemble" in result["details"] and result["train_examples"] == 8
