@@ -21,14 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bigmodel_lib.finetune import (
-    autocast,
-    freeze,
-    predict_texts,
-    text_loader,
-    tokenize,
-    warmup_linear,
-)
+from bigmodel_lib.finetune import FinetuneConfig, finetune, predict_texts, tokenize
 from bigmodel_lib.models import load_pretrained_classifier
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +57,10 @@ def main() -> None:
     p.add_argument("--amp", default="bf16")
     p.add_argument("--freeze-emb", type=int, default=1)
     p.add_argument("--freeze-layers", type=int, default=0)
-    p.add_argument("--bucket", type=int, default=1)
+    p.add_argument("--time-budget-s", type=float, default=None)
+    p.add_argument("--dropout", type=float, default=None)
+    p.add_argument("--save-logits", type=Path, default=None, help="save test logits (.npy)")
+    p.add_argument("--eval-lengths", default="", help="extra max lengths to score, e.g. 64,128")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", type=Path, default=Path("/tmp/ch08"))
     p.add_argument("--threads", type=int, default=2)
@@ -83,38 +79,37 @@ def main() -> None:
 
     t0 = time.perf_counter()
     model, tokenizer = load_pretrained_classifier("minilm", 4, pooling=a.pooling)
-    trainable = freeze(model, embeddings=bool(a.freeze_emb), layers=a.freeze_layers)
-    train = tokenize(tokenizer, texts, labels, max_length=a.max_length)
-    test = tokenize(tokenizer, test_texts, test_labels, max_length=a.max_length)
-    loader = text_loader(train, a.batch, shuffle=True, bucket=bool(a.bucket), seed=a.seed)
-    params = [q for q in model.parameters() if q.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.weight_decay)
-    total = len(loader) * a.epochs
-    scheduler = warmup_linear(optimizer, total, a.warmup)
+    config = FinetuneConfig(max_train=a.rows, max_length=a.max_length, epochs=a.epochs,
+                            batch_size=a.batch, lr=a.lr, warmup=a.warmup,
+                            weight_decay=a.weight_decay, freeze_embeddings=bool(a.freeze_emb),
+                            freeze_layers=a.freeze_layers, dropout=a.dropout, amp=amp,
+                            time_budget_s=a.time_budget_s)
     t1 = time.perf_counter()
-    losses = []
-    model.train()
-    for _ in range(a.epochs):
-        for inputs, y in loader:
-            with autocast("cpu", amp):
-                logits = model(**inputs).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
+    history = finetune(model, tokenizer, texts, labels, config, seed=a.seed, live_plot=False,
+                       progress=False)
     t2 = time.perf_counter()
+    test = tokenize(tokenizer, test_texts, test_labels, max_length=a.max_length)
     logits = predict_texts(model, test, batch_size=256, amp=amp)
     t3 = time.perf_counter()
+    if a.save_logits is not None:
+        np.save(a.save_logits, logits.numpy())
+    extra = {}
+    for length in filter(None, a.eval_lengths.split(",")):
+        data = tokenize(tokenizer, test_texts, test_labels, max_length=int(length))
+        guess = predict_texts(model, data, batch_size=256, amp=amp).argmax(1)
+        extra[length] = round(float((guess == torch.tensor(test_labels)).float().mean()), 4)
+    train = tokenize(tokenizer, texts, labels, max_length=a.max_length)
+    trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
+    losses = history["train_loss"]
     acc = float((logits.argmax(1) == torch.tensor(test_labels)).float().mean())
-    result = dict(vars(a), data=str(a.data), accuracy=round(acc, 4),
+    result = dict(vars(a), data=str(a.data), save_logits=str(a.save_logits),
+                  accuracy=round(acc, 4), eval_at_length=extra,
                   setup_s=round(t1 - t0, 1), train_s=round(t2 - t1, 1),
-                  train_ex_s=round(len(train) * a.epochs / (t2 - t1), 1),
+                  train_ex_s=round(history.examples_seen / (t2 - t1), 1),
+                  seen=history.examples_seen,
                   eval_s=round(t3 - t2, 1), eval_ex_s=round(len(test) / (t3 - t2), 1),
                   mean_tokens=round(float(np.minimum(train.lengths, a.max_length).mean()), 1),
-                  trainable=trainable, last_loss=round(float(np.mean(losses[-20:])), 4),
+                  trainable=trainable, train_loss=round(float(losses[-1]), 4) if losses else None,
                   load=[round(load_start, 1), round(os.getloadavg()[0], 1)])
     print(json.dumps(result))
     with (HERE / "sweep_results.jsonl").open("a") as handle:

@@ -4,8 +4,8 @@ The pieces that make fine-tuning cheap without making it wrong:
 
 - ``tokenize``: token ids per text, truncated to ``max_length`` but *not* padded;
 - ``pad_batch`` / ``text_loader``: *dynamic padding*: each batch is padded only to its
-  own longest text, and *length bucketing* puts texts of similar length in one batch,
-  so little compute is spent on padding tokens;
+  own longest text, and *length bucketing* (chapter 07's ``BucketBatchSampler``) puts
+  texts of similar length in one batch, so little compute is spent on padding tokens;
 - ``warmup_linear``: the learning rate rises linearly for the first steps (warm-up),
   then falls linearly to zero (decay), the schedule BERT was fine-tuned with;
 - ``freeze``: stop training the embeddings (half of MiniLM's parameters) and, if asked,
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
+
+from bigmodel_lib.text import BucketBatchSampler
 
 
 @dataclass
@@ -93,61 +95,45 @@ def pad_batch(
     return {"input_ids": input_ids, "attention_mask": attention_mask}, labels
 
 
-class LengthBuckets(Sampler[list[int]]):
-    """Batches of indices whose texts have similar lengths.
+class DynamicPadding:
+    """The collate function of ``text_loader``: ``pad_batch``, counting the examples it saw."""
 
-    Shuffled (training): shuffle all indices, cut them into pools of ``pool_batches``
-    batches, sort each pool by length, cut it into batches, and shuffle the batches.
-    Each batch is near-uniform in length while the order stays random; each new pass
-    (epoch) draws a new order from ``seed``. Not shuffled (evaluation): all indices
-    sorted by length, longest first (so memory peaks at once, not at the end).
-    """
+    def __init__(self, pad_id: int = 0, multiple_of: int = 8) -> None:
+        if not isinstance(multiple_of, int) or multiple_of < 1:
+            raise ValueError(f"multiple_of must be a positive integer, got {multiple_of!r}")
+        self.pad_id, self.multiple_of, self.examples = pad_id, multiple_of, 0
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, *, shuffle: bool = True,
-                 pool_batches: int = 50, seed: int = 0) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if pool_batches < 1:
-            raise ValueError(f"pool_batches must be >= 1, got {pool_batches}")
-        self.lengths = np.asarray(lengths)
-        self.batch_size, self.shuffle, self.pool_batches = batch_size, shuffle, pool_batches
-        self.seed, self.epoch = seed, 0
+    def __call__(self, batch):
+        self.examples += len(batch)
+        return pad_batch(batch, self.pad_id, self.multiple_of)
 
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
 
-    def __iter__(self) -> Iterator[list[int]]:
-        size = self.batch_size
-        if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable")
-            yield from (order[i : i + size].tolist() for i in range(0, len(order), size))
-            return
-        rng = np.random.default_rng([self.seed, self.epoch])
-        self.epoch += 1
-        order = rng.permutation(len(self.lengths))
-        pool = size * self.pool_batches
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = order[start : start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i : i + size].tolist() for i in range(0, len(chunk), size)]
-        for index in rng.permutation(len(batches)):
-            yield batches[index]
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Batches of indices sorted by length, longest first (evaluation: the least padding)."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
 def text_loader(data: TokenizedTexts, batch_size: int = 32, *, shuffle: bool = True,
                 bucket: bool = True, seed: int = 0, multiple_of: int = 8) -> DataLoader:
-    """A DataLoader of (inputs dict, labels) with dynamic padding (and length bucketing)."""
+    """A DataLoader of ``(inputs dict, labels)`` with dynamic padding.
+
+    ``bucket=True``: batches of texts of similar length: for training (``shuffle``)
+    chapter 07's ``BucketBatchSampler`` (shuffled pools sorted by length), for evaluation
+    all texts sorted by length, longest first. ``bucket=False``: random (or data) order.
+    """
     if not isinstance(data, TokenizedTexts):
         raise TypeError(
             f"text_loader needs TokenizedTexts (from tokenize), got {type(data).__name__}")
-
-    def collate(batch):
-        return pad_batch(batch, data.pad_id, multiple_of)
-
-    if bucket:
-        sampler = LengthBuckets(data.lengths, batch_size, shuffle=shuffle, seed=seed)
+    collate = DynamicPadding(data.pad_id, multiple_of)
+    if bucket and shuffle:
+        sampler = BucketBatchSampler(data.lengths.tolist(), batch_size, shuffle=True, seed=seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=collate)
+    if bucket:
+        batches = length_sorted_batches(data.lengths, batch_size)
+        return DataLoader(data, batch_sampler=batches, collate_fn=collate)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
                       generator=generator)
@@ -222,33 +208,32 @@ def freeze(model: nn.Module, *, embeddings: bool = True, layers: int = 0) -> int
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def autocast(device: torch.device | str, amp: str | None):
-    """``torch.autocast`` for ``amp`` in (None, "bf16", "fp16") on ``device``."""
-    device = torch.device(device)
-    if amp is None:
-        return torch.autocast(device.type, enabled=False)
-    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
-    if amp not in dtypes:
-        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
-    return torch.autocast(device.type, dtype=dtypes[amp])
+def set_dropout(model: nn.Module, p: float) -> int:
+    """Set the probability of every dropout layer in ``model`` to ``p``; return how many.
+
+    Dropout fights over-fitting, which comes from seeing the same examples many times.
+    In a single pass over the data no example is seen twice, and dropout only slows
+    learning down (chapter 04 explains dropout; ``benchmarks/NOTES.md`` measures this).
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"a dropout probability must be in [0, 1), got {p}")
+    layers = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+    for layer in layers:
+        layer.p = p
+    return len(layers)
 
 
-@torch.inference_mode()
 def predict_texts(model: nn.Module, data: TokenizedTexts, *, batch_size: int = 256,
                   amp: str | None = None, device: torch.device | str | None = None) -> torch.Tensor:
-    """Logits for every text, in the original order (batches run longest first, in eval mode)."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.eval()
+    """Logits for every text, in the original order (``train.predict`` on batches sorted
+    by length, longest first, so each batch carries almost no padding)."""
+    from bigmodel_lib.train import predict
+
     loader = text_loader(data, batch_size, shuffle=False)
-    order = [i for batch in loader.batch_sampler for i in batch]
-    chunks = []
-    for inputs, _ in loader:
-        with autocast(device, amp):
-            out = model(**{k: v.to(device) for k, v in inputs.items()})
-        chunks.append(getattr(out, "logits", out).float().cpu())
-    logits = torch.cat(chunks)
+    order = torch.as_tensor([i for batch in loader.batch_sampler for i in batch])
+    logits = predict(model, loader, amp=amp, device=device)
     result = torch.empty_like(logits)
-    result[torch.as_tensor(order)] = logits
+    result[order] = logits
     return result
 
 
@@ -276,10 +261,16 @@ class FinetuneConfig:
     """Settings of one fine-tuning run (see ``CPU_DEFAULTS`` for the measured CPU choice).
 
     ``max_train`` caps the training rows (None: all); ``amp="auto"`` picks bf16 where the
-    hardware computes it natively (``auto_amp``); ``warmup`` is a fraction of all steps.
+    hardware computes it natively (``auto_amp``); ``warmup`` is a fraction of all steps;
+    ``dropout`` sets every dropout layer's probability (None: keep the model's own);
+    ``time_budget_s`` stops training after the batch that passes this many seconds, the
+    learning rate reaching zero by then (``warmup_linear``); None: no limit.
+    ``eval_length`` is the truncation length for predictions: the larger of
+    ``max_length`` and ``eval_max_length`` (reading more of each text at test time than
+    in training is cheap and measured better; see ``benchmarks/NOTES.md``).
     """
 
-    max_train: int | None = 12_000
+    max_train: int | None = None
     max_length: int = 64
     epochs: int = 1
     batch_size: int = 32
@@ -289,8 +280,11 @@ class FinetuneConfig:
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
     freeze_layers: int = 0
+    dropout: float | None = None
     amp: str | None = "auto"
     eval_batch_size: int = 256
+    eval_max_length: int | None = None
+    time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_train is not None and (not isinstance(self.max_train, int)
@@ -305,12 +299,33 @@ class FinetuneConfig:
             raise ValueError(f"max_length must be >= 3 ([CLS] x [SEP]), got {self.max_length}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.eval_max_length is not None and (not isinstance(self.eval_max_length, int)
+                                                 or self.eval_max_length < 3):
+            raise ValueError(f"eval_max_length must be None or an integer >= 3, "
+                             f"got {self.eval_max_length!r}")
+        if self.time_budget_s is not None and not (
+                isinstance(self.time_budget_s, int | float) and self.time_budget_s > 0):
+            raise ValueError(f"time_budget_s must be None or a positive number of seconds, "
+                             f"got {self.time_budget_s!r}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be None or in [0, 1), got {self.dropout!r}")
         if self.amp not in ("auto", None, "bf16", "fp16"):
             raise ValueError(f"amp must be 'auto', None, 'bf16' or 'fp16', got {self.amp!r}")
 
+    @property
+    def eval_length(self) -> int:
+        """Tokens per text when predicting: at least as many as in training."""
+        return max(self.max_length, self.eval_max_length or self.max_length)
+
 
 # The notebook's default CPU settings, and the benchmark's defaults for --model minilm.
-CPU_DEFAULTS = FinetuneConfig()
+# Each choice was measured on a shared 2-core CPU (benchmarks/NOTES.md): one pass over up
+# to 40,000 rows, 48 tokens in training and 64 when predicting, word-piece table and the
+# 2 lowest layers frozen, no dropout (nothing is seen twice), bf16 where native, and a
+# 270 s training budget that the learning rate anneals into on a slower machine.
+CPU_DEFAULTS = FinetuneConfig(max_train=40_000, max_length=48, eval_max_length=64, epochs=1,
+                              batch_size=32, lr=2e-4, warmup=0.1, freeze_embeddings=True,
+                              freeze_layers=2, dropout=0.0, amp="auto", time_budget_s=270.0)
 # Colab with a GPU: all of AG News, bert-base-uncased, the classic recipe.
 GPU_DEFAULTS = FinetuneConfig(max_train=None, max_length=128, epochs=1, batch_size=32, lr=5e-5,
                               warmup=0.06, freeze_embeddings=False)
@@ -320,16 +335,17 @@ def finetune(
     model: nn.Module, tokenizer, texts: Sequence[str], labels: Sequence[int],
     config: FinetuneConfig = CPU_DEFAULTS, *,
     val: tuple[Sequence[str], Sequence[int]] | None = None,
-    time_budget_s: float | None = None, seed: int = 0, device: torch.device | str | None = None,
+    seed: int = 0, device: torch.device | str | None = None,
     live_plot=None, progress: bool = True,
 ):
     """Fine-tune ``model`` on ``(texts, labels)`` with ``fit``; return its ``History``.
 
     AdamW on the trainable parameters (after ``freeze``), warm-up then linear decay per
     step, gradient clipping, dynamic padding with length bucketing, autocast per
-    ``config.amp``. With ``time_budget_s`` training stops after the batch that passes it,
+    ``config.amp``. With ``config.time_budget_s`` training stops after the batch that passes it,
     and the learning rate decays on whichever comes first, the planned last step or the
-    budget, so a stopped run still ends with a small learning rate.
+    budget, so a stopped run still ends with a small learning rate. The returned
+    history's ``examples_seen`` counts the training examples used.
     """
     from bigmodel_lib.train import fit
 
@@ -337,17 +353,21 @@ def finetune(
     model.to(device)
     amp = auto_amp(device) if config.amp == "auto" else config.amp
     freeze(model, embeddings=config.freeze_embeddings, layers=config.freeze_layers)
+    if config.dropout is not None:
+        set_dropout(model, config.dropout)
     data = tokenize(tokenizer, texts, labels, max_length=config.max_length)
     loader = text_loader(data, config.batch_size, shuffle=True, seed=seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     total = len(loader) * config.epochs
-    scheduler = warmup_linear(optimizer, total, config.warmup, time_budget_s=time_budget_s)
+    scheduler = warmup_linear(optimizer, total, config.warmup, time_budget_s=config.time_budget_s)
     val_data = None
     if val is not None:
         val_set = tokenize(tokenizer, val[0], val[1], max_length=config.max_length)
         val_data = text_loader(val_set, config.eval_batch_size, shuffle=False)
-    return fit(model, loader, nn.functional.cross_entropy, optimizer, config.epochs,
-               val_data=val_data, device=device, scheduler=scheduler, scheduler_interval="step",
-               grad_clip=config.grad_clip, amp=amp, seed=seed, time_budget_s=time_budget_s,
-               live_plot=live_plot, progress=progress)
+    history = fit(model, loader, nn.functional.cross_entropy, optimizer, config.epochs,
+                  val_data=val_data, device=device, scheduler=scheduler,
+                  scheduler_interval="step", grad_clip=config.grad_clip, amp=amp, seed=seed,
+                  time_budget_s=config.time_budget_s, live_plot=live_plot, progress=progress)
+    history.examples_seen = loader.collate_fn.examples
+    return history

@@ -7,11 +7,13 @@ import torch
 from bigmodel_lib.finetune import (
     CPU_DEFAULTS,
     FinetuneConfig,
-    LengthBuckets,
     TokenizedTexts,
+    finetune,
     freeze,
+    length_sorted_batches,
     pad_batch,
     predict_texts,
+    set_dropout,
     text_loader,
     tokenize,
     warmup_linear,
@@ -63,25 +65,25 @@ def test_pad_batch_pads_to_longest_rounded_up():
     assert inputs["input_ids"].shape == (1, 3)
 
 
-def test_length_buckets_cover_every_index_once_with_similar_lengths():
+def test_length_sorted_batches_are_longest_first():
+    assert length_sorted_batches([3, 9, 1, 7, 5], 2) == [[1, 3], [4, 0], [2]]
+    with pytest.raises(ValueError, match="batch_size"):
+        length_sorted_batches([1, 2], 0)
+
+
+def test_training_batches_are_bucketed_and_cover_every_text_once():
     rng = np.random.default_rng(0)
-    lengths = rng.integers(5, 120, size=1000)
-    sampler = LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3)
-    batches = list(sampler)
-    flat = [i for b in batches for i in b]
-    assert sorted(flat) == list(range(1000)) and len(batches) == len(sampler) == 63
+    ids = [[1] * n for n in rng.integers(3, 120, size=1000)]
+    data = TokenizedTexts(ids, [0] * 1000)
+    loader = text_loader(data, 16, seed=3, multiple_of=1)
+    batches = list(loader.batch_sampler)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    lengths = data.lengths
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
     random_spread = np.mean([np.ptp(lengths[rng.permutation(1000)[:16]]) for _ in range(50)])
     assert spread < random_spread / 4  # buckets are near-uniform in length
-    again = list(LengthBuckets(lengths, batch_size=16, pool_batches=20, seed=3))
-    assert again == batches  # same seed, same order
-    assert list(sampler) != batches  # a new epoch reshuffles
-
-
-def test_unshuffled_buckets_are_sorted_longest_first():
-    lengths = [3, 9, 1, 7, 5]
-    batches = list(LengthBuckets(lengths, batch_size=2, shuffle=False))
-    assert batches == [[1, 3], [4, 0], [2]]
+    padding = [int((inputs["attention_mask"] == 0).sum()) for inputs, _ in loader]
+    assert sum(padding) < 0.1 * lengths.sum()
 
 
 def test_text_loader_batches_are_dicts_and_labels():
@@ -162,8 +164,10 @@ def test_predict_texts_returns_logits_in_the_original_order():
     rng = np.random.default_rng(1)
     ids = [[1] + rng.integers(3, 50, size=n).tolist() + [2] for n in rng.integers(1, 20, size=23)]
     data = TokenizedTexts(ids, None)
-    got = predict_texts(model, data, batch_size=4)
-    assert not model.training
+    model.train()
+    got = predict_texts(model, data, batch_size=4)  # evaluation mode inside (no dropout)
+    assert model.training  # and the mode it found is restored
+    model.eval()
     with torch.no_grad():
         one_by_one = torch.cat([model(input_ids=torch.tensor([row])).logits for row in ids])
     torch.testing.assert_close(got, one_by_one, atol=1e-5, rtol=1e-4)
@@ -179,3 +183,57 @@ def test_config_validation():
         FinetuneConfig(amp="fp8")
     with pytest.raises(ValueError, match="batch_size"):
         FinetuneConfig(batch_size=0)
+
+
+def test_set_dropout_makes_training_mode_deterministic():
+    model = tiny_bert().train()
+    ids = torch.tensor([[1, 5, 7, 9, 2]])
+    with torch.no_grad():
+        assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert set_dropout(model, 0.0) > 3
+    assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    with torch.no_grad():
+        assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    with pytest.raises(ValueError, match="dropout"):
+        set_dropout(model, 1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        FinetuneConfig(dropout=-0.1)
+
+
+def test_eval_length_is_at_least_the_training_length():
+    assert FinetuneConfig(max_length=48, eval_max_length=64).eval_length == 64
+    assert FinetuneConfig(max_length=96, eval_max_length=64).eval_length == 96
+    assert FinetuneConfig(max_length=40).eval_length == 40
+    assert CPU_DEFAULTS.eval_length >= CPU_DEFAULTS.max_length
+    with pytest.raises(ValueError, match="eval_max_length"):
+        FinetuneConfig(eval_max_length=2)
+    with pytest.raises(ValueError, match="time_budget_s"):
+        FinetuneConfig(time_budget_s=0)
+
+
+def toy_texts(n, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=n).tolist()
+    texts = [" ".join(["a" * (1 + y)] * int(rng.integers(2, 9))) for y in labels]
+    return texts, labels
+
+
+def test_finetune_learns_a_toy_task_and_counts_examples():
+    model = tiny_bert()
+    texts, labels = toy_texts(240)
+    config = FinetuneConfig(max_length=16, batch_size=8, epochs=3, lr=3e-3, amp=None,
+                            freeze_embeddings=False, dropout=0.0)
+    history = finetune(model, TinyTokenizer(), texts, labels, config, live_plot=False,
+                       progress=False)
+    assert history.examples_seen == 720 and history.epochs == 3
+    logits = predict_texts(model, tokenize(TinyTokenizer(), texts, max_length=16))
+    assert (logits.argmax(1).numpy() == np.array(labels)).mean() > 0.6  # chance: 1/3
+
+
+def test_finetune_stops_at_the_time_budget():
+    texts, labels = toy_texts(200)
+    config = FinetuneConfig(max_length=16, batch_size=8, amp=None, time_budget_s=1e-6)
+    history = finetune(tiny_bert(), TinyTokenizer(), texts, labels, config, live_plot=False,
+                       progress=False)
+    assert history.examples_seen == 8 and history.stopped_early
+    assert "time budget" in history.stop_reason
