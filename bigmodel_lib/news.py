@@ -31,11 +31,13 @@ File formats read by ``read_news_csv``:
   ``AG_NEWS_CLASSES``. Title and description are cleaned and joined as
   ``"title. description"`` (no period is added when the title already ends with
   ``. ! ? : ;``, perhaps followed by a closing quote or bracket).
-- A ``label,text`` header, then one ``label,text`` row per item. String labels: when
+- A ``label,text`` header, then one ``label,text`` row per item. The two columns may
+  come in either order and other named columns are ignored. String labels: when
   every label is an AG News class name (any case), the indices follow
   ``AG_NEWS_CLASSES``; otherwise the classes are the sorted unique labels. Integer
   labels are 1-based (like AG News) when the smallest label is 1 and 0-based when it
-  is 0; there are ``max label + 1`` classes (0-based), named by the first ones of
+  is 0, unless ``first_label`` says which; the largest label is the last class (unless
+  ``num_classes`` is given). The classes are named by the first ones of
   ``AG_NEWS_CLASSES`` when there are at most four, else by the label numbers as written.
 """
 
@@ -71,6 +73,7 @@ class NewsSplit:
     labels: list[int]
     label_names: list[str] = field(default_factory=lambda: list(AG_NEWS_CLASSES))
     source: str = ""
+    first_label: int | None = None  # read from a file with class numbers: the first one (0 or 1)
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.labels):
@@ -171,29 +174,38 @@ def join_title_description(title: str, description: str) -> str:
 # ---------------------------------------------------------------------------- reading
 
 
-def read_news_csv(path: str | os.PathLike, num_classes: int | None = None) -> NewsSplit:
+def read_news_csv(
+    path: str | os.PathLike, num_classes: int | None = None, *, first_label: int | None = None
+) -> NewsSplit:
     """Read an AG News CSV (no header) or a ``label,text`` CSV into a ``NewsSplit`` (chapter 07).
 
     Every row is validated; an error names the file and the line (wrong number of
-    fields, a label that is not an integer or out of range, an empty text). In the AG
-    News format labels are class numbers 1..K; K is ``num_classes`` when given (4 for
-    AG News itself), else the largest label in the file. See the module docstring for
-    the formats and how labels are numbered.
+    fields, a label that is not an integer or out of range, an empty text). Class
+    numbers run 1..K in the AG News format, and 0..K-1 or 1..K in a ``label,text`` file
+    (``first_label`` says which; None: 0 if the smallest label is 0, else 1). K is
+    ``num_classes`` when given (4 for AG News itself), else the largest label in the
+    file. Give both to read a test file in its training file's numbering, which matters
+    when a small file lacks the first class. See the module docstring for the formats.
     """
     if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
         raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
+    if first_label not in (None, 0, 1):
+        raise ValueError(f"first_label must be None, 0 or 1, got {first_label!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no such file; expected an AG News CSV (label 1-4, title, description)"
         )
     stat = path.stat()
-    texts, labels, names = _read_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size, num_classes)
-    return NewsSplit(list(texts), list(labels), list(names), source=f"file {path}")
+    texts, labels, names, first = _read_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size,
+                                               num_classes, first_label)
+    return NewsSplit(list(texts), list(labels), list(names), source=f"file {path}", first_label=first)
 
 
 @lru_cache(maxsize=8)
-def _read_cached(path: str, mtime_ns: int, size: int, num_classes: int | None) -> tuple[tuple, tuple, tuple]:
+def _read_cached(
+    path: str, mtime_ns: int, size: int, num_classes: int | None, first_label: int | None
+) -> tuple[tuple, tuple, tuple, int | None]:
     try:
         content = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
@@ -201,12 +213,12 @@ def _read_cached(path: str, mtime_ns: int, size: int, num_classes: int | None) -
     rows = _csv_rows(path, content)
     if not rows:
         raise ValueError(f"{path}: the file is empty; expected rows of label,title,description")
-    first = [cell.strip().lower() for cell in rows[0][1]]
-    if first == ["label", "text"]:
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    if "label" in header and "text" in header:
         if len(rows) == 1:
             raise ValueError(f"{path}: the file has a label,text header but no rows")
-        return _parse_label_text(path, rows[1:])
-    return _parse_ag_news(path, rows, num_classes)
+        return _parse_label_text(path, rows[1:], header, num_classes, first_label)
+    return _parse_ag_news(path, rows, num_classes) + (1,)
 
 
 def _csv_rows(path: str, content: str) -> list[tuple[int, list[str]]]:
@@ -244,7 +256,7 @@ def _parse_ag_news(
         if len(record) != 3:
             raise ValueError(
                 f"{path}, line {line}: expected 3 fields (label, title, description), found "
-                f"{len(record)}; a file with a header must start with exactly: label,text"
+                f"{len(record)}; a file with a header must name its columns label and text"
             )
         label = _integer_label(path, line, record[0])
         if not 1 <= label <= top:
@@ -261,36 +273,43 @@ def _parse_ag_news(
     return tuple(texts), tuple(labels), _class_names(num_classes or max(labels) + 1)
 
 
-def _parse_label_text(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tuple, tuple, tuple]:
+def _parse_label_text(
+    path: str, rows: list[tuple[int, list[str]]], header: list[str], num_classes: int | None,
+    first_label: int | None,
+) -> tuple[tuple, tuple, tuple, int | None]:
+    at_label, at_text = header.index("label"), header.index("text")
     raw, texts = [], []
     for line, record in rows:
-        if len(record) != 2:
+        if len(record) != len(header):
             raise ValueError(
-                f"{path}, line {line}: expected 2 fields (label, text) after the label,text "
-                f"header, found {len(record)}"
+                f"{path}, line {line}: expected {len(header)} fields like the header "
+                f"({','.join(header)}), found {len(record)}"
             )
-        text = clean_news_text(record[1])
-        if not record[0].strip():
+        text = clean_news_text(record[at_text])
+        if not record[at_label].strip():
             raise ValueError(f"{path}, line {line}: empty label")
         if not text:
             raise ValueError(f"{path}, line {line}: empty text")
-        raw.append((line, record[0].strip()))
+        raw.append((line, record[at_label].strip()))
         texts.append(text)
     if all(re.fullmatch(r"[+-]?\d+", label) for _, label in raw):
         values = [int(label) for _, label in raw]
-        low = min(values)
+        low = min(values) if first_label is None else first_label
         if low not in (0, 1):
             line = raw[values.index(low)][0]
             raise ValueError(
                 f"{path}, line {line}: label {low} is out of range; integer labels are 1-based "
                 "(smallest label 1, like AG News) or 0-based (smallest label 0)"
             )
-        labels = [v - low for v in values]
-        k = max(labels) + 1
+        k = num_classes if num_classes is not None else max(values) - low + 1
+        for (line, _), v in zip(raw, values, strict=True):
+            if not low <= v < low + k:
+                raise ValueError(f"{path}, line {line}: label {v} is out of range; the labels "
+                                 f"are {low}..{low + k - 1}")
         names = AG_NEWS_CLASSES[:k] if k <= len(AG_NEWS_CLASSES) else [
             str(i + low) for i in range(k)
         ]
-        return tuple(texts), tuple(labels), tuple(names)
+        return tuple(texts), tuple(v - low for v in values), tuple(names), low
     numeric = [(line, label) for line, label in raw if re.fullmatch(r"[+-]?\d+", label)]
     if numeric:
         line, label = numeric[0]
@@ -300,10 +319,10 @@ def _parse_label_text(path: str, rows: list[tuple[int, list[str]]]) -> tuple[tup
         )
     known = {name.lower(): i for i, name in enumerate(AG_NEWS_CLASSES)}
     if all(label.lower() in known for _, label in raw):
-        return tuple(texts), tuple(known[label.lower()] for _, label in raw), tuple(AG_NEWS_CLASSES)
+        return tuple(texts), tuple(known[label.lower()] for _, label in raw), tuple(AG_NEWS_CLASSES), None
     names = sorted({label for _, label in raw})
     index = {name: i for i, name in enumerate(names)}
-    return tuple(texts), tuple(index[label] for _, label in raw), tuple(names)
+    return tuple(texts), tuple(index[label] for _, label in raw), tuple(names), None
 
 
 def _integer_label(path: str, line: int, cell: str) -> int:
@@ -312,7 +331,7 @@ def _integer_label(path: str, line: int, cell: str) -> int:
     except ValueError:
         raise ValueError(
             f"{path}, line {line}: label {cell!r} is not an integer; AG News rows start with "
-            "a class number 1-4 and have no header (a header file must start with: label,text)"
+            "a class number 1-4 and have no header (a header file names its columns label and text)"
         ) from None
 
 

@@ -100,6 +100,28 @@ def test_test_labels_are_matched_to_training_classes_by_name(tmp_path):
     assert result["per_class"]["a"]["support"] == 0
 
 
+@pytest.mark.parametrize("first", [0, 1])
+def test_integer_labels_keep_the_training_numbering_when_the_test_file_lacks_the_first_class(tmp_path, first):
+    # Classes numbered 0..4 (or 1..5); the test file has only the last two, whose smallest
+    # number alone would look like a 1-based (or an impossible) numbering.
+    names = ["World", "Sports", "Business", "Sci/Tech", "Health"]
+    number = {name: str(i + first) for i, name in enumerate(names)}
+    train = write_label_text(tmp_path / "train.csv", make_rows(names, 20, 0), number)
+    test = write_label_text(tmp_path / "test.csv", make_rows(names[3:], 5, 1), number)
+    split, texts, labels = bench.read_train_test(train, test)
+    assert split.label_names == [str(i + first) for i in range(5)]
+    assert sorted(set(labels)) == [3, 4] and len(texts) == 10
+    assert bench.benchmark_news(train, test, "tfidf")["accuracy"] == 1.0
+
+
+def test_an_integer_test_label_beyond_the_training_classes_is_a_clear_error(tmp_path):
+    number = {"World": "0", "Sports": "1", "Business": "2"}
+    train = write_label_text(tmp_path / "train.csv", make_rows(["World", "Sports"], 5, 0), number)
+    test = write_label_text(tmp_path / "test.csv", make_rows(["Business"], 2, 1), number)
+    with pytest.raises(ValueError, match=r"test.csv, line 2: label 2 is out of range; the labels are 0..1"):
+        bench.read_train_test(train, test)
+
+
 def test_two_classes_and_mixed_formats(tmp_path):
     rows = make_rows(["World", "Sports"], 20, 0)
     train = write_ag_news(tmp_path / "train.csv", rows, AG)  # labels 1 and 2 only

@@ -90,6 +90,14 @@ def test_label_text_header_with_other_names_uses_sorted_names(tmp_path):
     assert data.labels == [1, 0, 1]
 
 
+def test_label_text_header_in_any_order_with_other_columns_ignored(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,Text,LABEL\n7,buy now,spam\n8,see you,ham\n", encoding="utf-8")
+    data = read_news_csv(path)
+    assert data.texts == ["buy now", "see you"]
+    assert data.label_names == ["ham", "spam"] and data.labels == [1, 0]
+
+
 @pytest.mark.parametrize(("labels", "expected"), [(["1", "4", "2"], [0, 3, 1]),
                                                   (["0", "3", "1"], [0, 3, 1])])
 def test_label_text_integer_labels_are_one_or_zero_based(tmp_path, labels, expected):
@@ -98,6 +106,29 @@ def test_label_text_integer_labels_are_one_or_zero_based(tmp_path, labels, expec
     data = read_news_csv(path)
     assert data.labels == expected
     assert data.label_names == AG_NEWS_CLASSES
+
+
+def test_first_label_and_num_classes_fix_the_numbering_of_a_partial_file(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("label,text\n2,b\n3,c\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="smallest label"):
+        read_news_csv(path)  # 2 and 3 alone: 0-based or 1-based cannot be told
+    zero = read_news_csv(path, num_classes=4, first_label=0)
+    assert zero.labels == [2, 3] and zero.label_names == AG_NEWS_CLASSES and zero.first_label == 0
+    one = read_news_csv(path, num_classes=5, first_label=1)
+    assert one.labels == [1, 2] and one.label_names == ["1", "2", "3", "4", "5"]
+    with pytest.raises(ValueError, match=r"line 3: label 3 is out of range; the labels are 1..2"):
+        read_news_csv(path, num_classes=2, first_label=1)
+    with pytest.raises(ValueError, match="first_label must be None, 0 or 1"):
+        read_news_csv(path, first_label=2)
+
+
+def test_first_label_is_recorded(tmp_path):
+    ag = tmp_path / "ag.csv"
+    ag.write_text('"2","t","d"\n', encoding="utf-8")
+    named = tmp_path / "named.csv"
+    named.write_text("label,text\nspam,x\n", encoding="utf-8")
+    assert read_news_csv(ag).first_label == 1 and read_news_csv(named).first_label is None
 
 
 def test_label_text_many_integer_classes_are_named_by_number(tmp_path):
@@ -125,7 +156,7 @@ def test_line_numbers_count_lines_inside_quoted_fields(tmp_path):
     ('"1","t","d"\n"2","  ","\\\\"\n', r"line 2: empty text"),
     ('Class Index,Title,Description\n"1","t","d"\n',
      r"line 1: label 'Class Index' is not an integer"),
-    ('label,text\n1,fine\n2,x,y\n', r"line 3: expected 2 fields \(label, text\)"),
+    ('label,text\n1,fine\n2,x,y\n', r"line 3: expected 2 fields like the header \(label,text\)"),
     ('label,text\n1,fine\n2,  \n', r"line 3: empty text"),
     ('label,text\n2,a\n3,b\n', r"line 2: label 2 is out of range; integer labels are 1-based"),
     ('label,text\nWorld,a\n2,b\n', r"line 3: label '2' is a number but other labels are names"),
