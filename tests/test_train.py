@@ -214,9 +214,15 @@ def test_time_budget_stops_after_a_batch_and_resume_redoes_the_partial_epoch(tmp
     h = fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path,
             time_budget_s=1e-9, **kwargs)
     assert h.stopped_early and "time budget" in h.stop_reason and h.epochs == 0
+    assert "resume=True" in h.stop_reason
     model, opt, _, data, _ = _setup()
     fit(model, data, nn.CrossEntropyLoss(), opt, checkpoint_dir=tmp_path, resume=True, **kwargs)
     assert same(params(model), expected)
+
+    # without a checkpoint folder the reason promises no checkpoint
+    model, opt, _, data, _ = _setup()
+    h = fit(model, data, nn.CrossEntropyLoss(), opt, time_budget_s=1e-9, **kwargs)
+    assert h.stopped_early and "checkpoint" not in h.stop_reason and "resume" not in h.stop_reason
 
     # one batch per epoch: the budget runs out at the end of epoch 1, which is kept
     kwargs["batch_size"] = 100
