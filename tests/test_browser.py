@@ -99,6 +99,9 @@ def lab(tmp_path_factory):
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_RUNTIME_DIR=str(base / "runtime"))
     env.pop("BIGMODEL_TESTING", None)  # a person is watching: live plots redraw in place
     env.pop("MPLBACKEND", None)  # inline figures, as a learner gets them
+    # The bundled news corpus, as a fresh clone has it: nbval already runs the news chapters
+    # on real AG News, and here that would only add minutes of training.
+    env.pop("BIGMODEL_AG_NEWS_DIR", None)
     log = (base / "lab.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
