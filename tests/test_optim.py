@@ -14,13 +14,7 @@ from bigmodel_lib.optim import SGD, Adam, AdamW, optimize_2d, plot_paths
 STEPS = 300
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: thread hand-offs cost more than the arithmetic (and CI machines are shared)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_mlp(seed: int = 0) -> nn.Module:

@@ -25,12 +25,7 @@ from bigmodel_lib.regularization import Dropout, dropout, l1_penalty, l2_penalty
 TORCH = {SGD: torch.optim.SGD, Adam: torch.optim.Adam, AdamW: torch.optim.AdamW}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def mlp(dtype=torch.float64, seed=0) -> nn.Module:
