@@ -938,13 +938,12 @@ def fit(
             if budget_hit and (steps_per_epoch is None or step < steps_per_epoch):
                 stopped = True
                 history.stopped_early = True
-                kept = ("the history and checkpoint hold" if checkpoint_dir is not None
-                        else "the history holds")
                 history.stop_reason = (
                     f"time budget of {time_budget_s:g} s reached during epoch {epoch} after "
-                    f"{step} step(s); the model has every step so far, {kept} the "
-                    f"{epoch - 1} complete epoch(s)"
-                    + (", and resume=True redoes the partial one" if checkpoint_dir is not None else ""))
+                    f"{step} step(s); the model has every step so far, the history the "
+                    f"{epoch - 1} complete epoch(s)")
+                if checkpoint_dir is not None:
+                    history.stop_reason += "; so has the checkpoint, and resume=True redoes the partial one"
                 break
 
             # ---- end of epoch: validation, records, scheduler, early stopping, checkpoint
