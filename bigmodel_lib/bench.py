@@ -172,7 +172,7 @@ def _run_bilstm(texts, labels, test_texts, num_labels, settings, seed, budget):
 
 def _run_transformer(name, texts, labels, test_texts, num_labels, settings, seed, budget):
     from bigmodel_lib.env import get_device
-    from bigmodel_lib.finetune import CPU_DEFAULTS, GPU_DEFAULTS, auto_amp, finetune, predict_texts
+    from bigmodel_lib.finetune import CPU_DEFAULTS, GPU_DEFAULTS, finetune, predict_texts
     from bigmodel_lib.finetune import tokenize as tokenize_texts
     from bigmodel_lib.models import load_pretrained_classifier
 
@@ -190,7 +190,7 @@ def _run_transformer(name, texts, labels, test_texts, num_labels, settings, seed
     history = finetune(model.to(device), tokenizer, texts, labels, config, seed=seed,
                        device=device, live_plot=False, progress=False)
     train_s = time.perf_counter() - start
-    amp = auto_amp(device) if config.amp == "auto" else config.amp
+    amp = config.amp_on(device)
     start = time.perf_counter()
     test = tokenize_texts(tokenizer, test_texts, max_length=config.eval_length)
     logits = predict_texts(model, test, batch_size=config.eval_batch_size, amp=amp, device=device)

@@ -317,6 +317,11 @@ class FinetuneConfig:
         """Tokens per text when predicting: at least as many as in training."""
         return max(self.max_length, self.eval_max_length or self.max_length)
 
+    def amp_on(self, device: torch.device | str) -> str | None:
+        """The mixed precision this config means on ``device``: ``amp``, with "auto" resolved
+        by ``auto_amp``."""
+        return auto_amp(device) if self.amp == "auto" else self.amp
+
 
 # The notebook's default CPU settings, and the benchmark's defaults for --model minilm.
 # Each choice was measured on a shared 2-core CPU (benchmarks/NOTES.md): up to 40,000
@@ -351,7 +356,7 @@ def finetune(
 
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
-    amp = auto_amp(device) if config.amp == "auto" else config.amp
+    amp = config.amp_on(device)
     freeze(model, embeddings=config.freeze_embeddings, layers=config.freeze_layers)
     if config.dropout is not None:
         set_dropout(model, config.dropout)

@@ -70,7 +70,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification
 
 from bigmodel_lib import bench, metrics
 from bigmodel_lib.finetune import (
-    CPU_DEFAULTS, GPU_DEFAULTS, auto_amp, cpu_supports_bf16, finetune, predict_texts,
+    CPU_DEFAULTS, GPU_DEFAULTS, cpu_supports_bf16, finetune, predict_texts,
     text_loader, tokenize, warmup_linear,
 )
 from bigmodel_lib.models import MeanPoolClassifier, load_pretrained_classifier, quiet_transformers
@@ -84,7 +84,7 @@ MODEL_NAME = bml.pick(default="minilm", gpu="bert-base-uncased")
 CONFIG = bml.pick(default=CPU_DEFAULTS, gpu=GPU_DEFAULTS)
 if device.type == "cpu":
     torch.set_num_threads(min(2, os.cpu_count() or 1))  # see benchmarks/NOTES.md
-AMP = auto_amp(device) if CONFIG.amp == "auto" else CONFIG.amp  # 16-bit where native (section 5)
+AMP = CONFIG.amp_on(device)  # "auto": 16-bit where this device computes it natively (section 5)
 print(f"model {MODEL_NAME!r} on {device.type}, {torch.get_num_threads()} CPU threads, mixed precision {AMP}")
 print(CONFIG)
 

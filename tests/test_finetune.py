@@ -8,6 +8,7 @@ from bigmodel_lib.finetune import (
     CPU_DEFAULTS,
     FinetuneConfig,
     TokenizedTexts,
+    auto_amp,
     finetune,
     freeze,
     length_sorted_batches,
@@ -171,6 +172,12 @@ def test_predict_texts_returns_logits_in_the_original_order():
     with torch.no_grad():
         one_by_one = torch.cat([model(input_ids=torch.tensor([row])).logits for row in ids])
     torch.testing.assert_close(got, one_by_one, atol=1e-5, rtol=1e-4)
+
+
+def test_amp_on_resolves_only_auto():
+    assert FinetuneConfig(amp="auto").amp_on("cpu") == auto_amp("cpu")
+    assert FinetuneConfig(amp=None).amp_on("cpu") is None
+    assert FinetuneConfig(amp="bf16").amp_on("cpu") == "bf16"
 
 
 def test_config_validation():
