@@ -182,7 +182,7 @@ def read_news_csv(
     Every row is validated; an error names the file and the line (wrong number of
     fields, a label that is not an integer or out of range, an empty text). Class
     numbers run 1..K in the AG News format, and 0..K-1 or 1..K in a ``label,text`` file
-    (``first_label`` says which; None: 0 if the smallest label is 0, else 1). K is
+    (``first_label`` says which; None: the smallest label, which must be 0 or 1). K is
     ``num_classes`` when given (4 for AG News itself), else the largest label in the
     file. Give both to read a test file in its training file's numbering, which matters
     when a small file lacks the first class. See the module docstring for the formats.
@@ -294,13 +294,15 @@ def _parse_label_text(
         texts.append(text)
     if all(re.fullmatch(r"[+-]?\d+", label) for _, label in raw):
         values = [int(label) for _, label in raw]
-        low = min(values) if first_label is None else first_label
-        if low not in (0, 1):
-            line = raw[values.index(low)][0]
-            raise ValueError(
-                f"{path}, line {line}: label {low} is out of range; integer labels are 1-based "
-                "(smallest label 1, like AG News) or 0-based (smallest label 0)"
-            )
+        low = first_label
+        if low is None:
+            low = min(values)
+            if low not in (0, 1):
+                line = raw[values.index(low)][0]
+                raise ValueError(
+                    f"{path}, line {line}: label {low} is out of range; integer labels are 1-based "
+                    "(smallest label 1, like AG News) or 0-based (smallest label 0)"
+                )
         k = num_classes if num_classes is not None else max(values) - low + 1
         for (line, _), v in zip(raw, values, strict=True):
             if not low <= v < low + k:
