@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from bigmodel_lib import _args
 from bigmodel_lib.checkpoint import (
     CHECKPOINT_NAME,
+    CheckpointError,
     load_checkpoint,
     prepare_checkpoint_dir,
     restore_checkpoint,
@@ -47,6 +48,7 @@ from bigmodel_lib.checkpoint import (
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "CheckpointError",
     "History",
     "NonFiniteLossError",
     "fit",

@@ -475,3 +475,258 @@ def test_live_plot_and_progress(monkeypatch):
     with pytest.raises(TypeError, match="live_plot"):
         fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1),
             live_plot="yes", progress=False)
+
+
+# ---------------------------------------------------------------- gradient accumulation
+
+
+class GradRecorder(torch.optim.SGD):
+    """SGD with lr=0 that records the gradients it is asked to apply."""
+
+    def __init__(self, params):
+        super().__init__(params, lr=0.0)
+        self.grads = []
+
+    def step(self, closure=None):
+        self.grads.append([p.grad.detach().clone() for g in self.param_groups for p in g["params"]])
+        return super().step(closure)
+
+
+def double_mlp():
+    return make_mlp(dropout=0.0).double()
+
+
+@pytest.mark.parametrize("loss_fn, n, batch_size, accumulate", [
+    (nn.CrossEntropyLoss(), 30, 8, 2),   # micro-batches 8 8 | 8 6: a short last micro-batch
+    (nn.CrossEntropyLoss(), 50, 7, 3),   # 7 7 7 | 7 7 7 | 7 1: a short last group
+    (nn.CrossEntropyLoss(), 24, 8, 3),   # one group: the whole set
+])
+def test_accumulated_gradients_equal_one_big_batch(loss_fn, n, batch_size, accumulate):
+    X, y = make_data(n)
+    X = X.double()
+    model = double_mlp()
+    opt = GradRecorder(model.parameters())
+    fit(model, (X, y), loss_fn, opt, batch_size=batch_size, accumulate=accumulate, shuffle=False,
+        **quiet())
+    big = batch_size * accumulate
+    assert len(opt.grads) == math.ceil(n / big)
+    for i, grads in enumerate(opt.grads):
+        reference = double_mlp()
+        loss_fn(reference(X[i * big:(i + 1) * big]), y[i * big:(i + 1) * big]).backward()
+        for got, p in zip(grads, reference.parameters(), strict=True):
+            torch.testing.assert_close(got, p.grad, atol=1e-6, rtol=0)
+
+
+def test_accumulated_gradients_from_a_dataloader_with_mse():
+    X, _ = make_data(45)
+    X, y = X.double(), X[:, :2].double() * 3
+    model = double_mlp()
+    opt = GradRecorder(model.parameters())
+    loader = DataLoader(TensorDataset(X, y), batch_size=10)  # 10 10 10 10 5
+    fit(model, loader, nn.MSELoss(), opt, accumulate=2, **quiet())
+    assert len(opt.grads) == 3
+    for i, grads in enumerate(opt.grads):
+        reference = double_mlp()
+        nn.MSELoss()(reference(X[i * 20:(i + 1) * 20]), y[i * 20:(i + 1) * 20]).backward()
+        for got, p in zip(grads, reference.parameters(), strict=True):
+            torch.testing.assert_close(got, p.grad, atol=1e-6, rtol=0)
+
+
+def test_accumulate_4_of_8_ends_with_the_weights_of_batches_of_32():
+    X, y = make_data(100)
+    runs = []
+    for batch_size, accumulate in ((32, 1), (8, 4)):
+        model = make_mlp(dropout=0.0)
+        opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 / (1 + s))
+        h = fit(model, (X, y), nn.CrossEntropyLoss(), opt, epochs=3, batch_size=batch_size,
+                accumulate=accumulate, shuffle=False, scheduler=sched, scheduler_interval="step",
+                **quiet())
+        runs.append((params(model), h, sched.last_epoch))
+    (a, ha, steps_a), (b, hb, steps_b) = runs
+    assert steps_a == steps_b == 3 * 4  # the scheduler counts optimizer steps
+    for x, y_ in zip(a, b, strict=True):
+        torch.testing.assert_close(x, y_, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(ha["train_loss"], hb["train_loss"], rtol=1e-5)
+
+
+def test_accumulate_with_shuffling_takes_the_same_order_as_one_batch():
+    X, y = make_data(64)
+    finals = []
+    for batch_size, accumulate in ((16, 1), (4, 4)):
+        model = make_mlp(dropout=0.0)
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.3),
+            epochs=2, batch_size=batch_size, accumulate=accumulate, seed=5, **quiet())
+        finals.append(params(model))
+    for x, y_ in zip(*finals, strict=True):
+        torch.testing.assert_close(x, y_, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", None, 2.0])
+def test_bad_accumulate_is_a_clear_error_before_training(bad):
+    X, y = make_data(20)
+    model = make_mlp()
+    before = params(model)
+    with pytest.raises((TypeError, ValueError), match=r"accumulate must be an integer >= 1"):
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            accumulate=bad, **quiet())
+    assert same(params(model), before)
+
+
+def test_accumulate_accepts_numpy_integers():
+    X, y = make_data(20)
+    model = make_mlp()
+    h = fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            accumulate=np.int64(2), batch_size=5, **quiet())
+    assert h.epochs == 1
+
+
+# ---------------------------------------------------------------- a non-finite validation loss
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_nan_validation_loss_stops_naming_the_epoch(tmp_path, patience):
+    X, y = make_data(40)
+    Xv, yv = make_data(20, seed=1)
+    Xv[3, 0] = float("nan")  # one poisoned validation row
+    model = make_mlp()
+    with pytest.raises(NonFiniteLossError, match="validation loss became nan at epoch 1") as info:
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            epochs=3, val_data=(Xv, yv), patience=patience, checkpoint_dir=tmp_path, **quiet())
+    assert info.value.epoch == 1 and math.isnan(info.value.value)
+    assert not (tmp_path / train.CHECKPOINT_NAME).exists()  # the bad epoch was not saved
+
+
+def test_nan_validation_loss_in_a_later_epoch_keeps_the_good_checkpoint(tmp_path):
+    X, y = make_data(40)
+    Xv, yv = make_data(20, seed=1)
+    calls = 0
+
+    def loss_fn(outputs, targets):
+        nonlocal calls
+        calls += 1
+        loss = nn.functional.cross_entropy(outputs, targets)
+        return loss * float("inf") if not torch.is_grad_enabled() and calls > 5 else loss
+
+    model = make_mlp()
+    with pytest.raises(NonFiniteLossError, match="validation loss became inf at epoch 2"):
+        fit(model, (X, y), loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3,
+            batch_size=20, val_data=(Xv, yv), patience=1, checkpoint_dir=tmp_path, **quiet())
+    assert load_checkpoint(tmp_path)["epoch"] == 1
+
+
+# ---------------------------------------------------------------- damaged checkpoints
+
+
+def _checkpointed(tmp_path, opt_factory=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)):
+    X, y = make_data(40)
+    model = make_mlp()
+    fit(model, (X, y), nn.CrossEntropyLoss(), opt_factory(model.parameters()), epochs=1,
+        checkpoint_dir=tmp_path, seed=0, **quiet())
+    return tmp_path / train.CHECKPOINT_NAME
+
+
+def _resume_fresh(tmp_path, opt_factory=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), **kw):
+    X, y = make_data(40)
+    model = make_mlp(seed=9)
+    before = params(model)
+    opt = opt_factory(model.parameters())
+    try:
+        fit(model, (X, y), nn.CrossEntropyLoss(), opt, epochs=2, checkpoint_dir=tmp_path,
+            resume=True, **quiet(**kw))
+    finally:
+        _resume_fresh.unchanged = same(params(model), before)
+
+
+def _flip_a_weight_byte(path):
+    state = torch.load(path, weights_only=True)
+    weight = state["model"]["0.weight"].numpy().tobytes()
+    raw = bytearray(path.read_bytes())
+    at = raw.find(weight) + len(weight) // 2
+    assert at > len(weight) // 2
+    raw[at] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+DAMAGES = {
+    "empty": lambda p: p.write_bytes(b""),
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "text": lambda p: p.write_text("epoch,loss\n1,0.5\n"),
+    "a list": lambda p: torch.save([1, 2, 3], p),
+    "a dict without format": lambda p: torch.save({"epoch": 101}, p),
+    "flipped byte": _flip_a_weight_byte,
+    "old format": lambda p: torch.save({**torch.load(p, weights_only=True), "format": 1}, p),
+    "missing key": lambda p: torch.save({k: v for k, v in torch.load(p, weights_only=True).items()
+                                         if k != "rng"}, p),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_checkpoint_is_refused_naming_the_file_before_anything_changes(tmp_path, damage):
+    path = _checkpointed(tmp_path)
+    DAMAGES[damage](path)
+    with pytest.raises(train.CheckpointError) as info:
+        _resume_fresh(tmp_path)
+    message = str(info.value)
+    assert str(path) in message and ("delete it" in message or "start from scratch" in message)
+    assert _resume_fresh.unchanged
+    with pytest.raises(train.CheckpointError):
+        load_checkpoint(tmp_path)
+
+
+def test_resuming_with_another_optimizer_type_fails_before_any_weight_changes(tmp_path):
+    _checkpointed(tmp_path)
+    with pytest.raises(train.CheckpointError, match="optimizer torch.optim.sgd.SGD.*Adam"):
+        _resume_fresh(tmp_path, lambda p: torch.optim.Adam(p, lr=0.1))
+    assert _resume_fresh.unchanged
+
+
+def test_resuming_with_another_model_fails_before_any_weight_changes(tmp_path):
+    _checkpointed(tmp_path)
+    X, y = make_data(40, d=6)
+    model = make_mlp(d=6)
+    before = params(model)
+    with pytest.raises(train.CheckpointError, match="model weights differ"):
+        fit(model, (X, y), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+            epochs=2, checkpoint_dir=tmp_path, resume=True, **quiet())
+    assert same(params(model), before)
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(opt_factory=lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.9)), "lr 0.1 -> 0.2"),
+    (dict(opt_factory=lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5)), "momentum 0.9 -> 0.5"),
+    (dict(batch_size=8), "batch_size 32 -> 8"),
+    (dict(accumulate=2), "accumulate 1 -> 2"),
+])
+def test_a_changed_hyperparameter_on_resume_is_reported(tmp_path, change, words):
+    _checkpointed(tmp_path)
+    with pytest.warns(UserWarning, match=words):
+        _resume_fresh(tmp_path, **change)
+
+
+def test_an_unwritable_checkpoint_folder_fails_before_the_first_epoch(tmp_path, monkeypatch):
+    from bigmodel_lib import checkpoint
+
+    calls = 0
+
+    def counting_loss(o, t):
+        nonlocal calls
+        calls += 1
+        return nn.functional.cross_entropy(o, t)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", read_only)
+    X, y = make_data(40)
+    model = make_mlp()
+    with pytest.raises(PermissionError, match="cannot be written"):
+        fit(model, (X, y), counting_loss, torch.optim.SGD(model.parameters(), lr=0.1),
+            checkpoint_dir=tmp_path / "ro", **quiet())
+    assert calls == 0
+    monkeypatch.undo()
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(PermissionError, match="cannot be written"):
+        fit(model, (X, y), counting_loss, torch.optim.SGD(model.parameters(), lr=0.1),
+            checkpoint_dir=tmp_path / "file", **quiet())
+    assert calls == 0
