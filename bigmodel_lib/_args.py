@@ -46,6 +46,7 @@ def real(name: str, value: Any, *, minimum: float | None = None, maximum: float 
 
     ``minimum``/``maximum`` are inclusive bounds, ``above``/``below`` exclusive ones.
     ``expected`` replaces the generated description ("a number > 0") in messages.
+    ``finite=False`` lets infinities (and NaN) through, for a caller that checks them itself.
     """
     if expected is None:
         parts = [f">= {minimum:g}" if minimum is not None else "",
@@ -60,7 +61,7 @@ def real(name: str, value: Any, *, minimum: float | None = None, maximum: float 
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(f"{name} must be {expected}, got {_got(value)}")
     value = float(value)
-    if ((finite and not math.isfinite(value)) or math.isnan(value)
+    if ((finite and not math.isfinite(value))
             or (minimum is not None and value < minimum) or (maximum is not None and value > maximum)
             or (above is not None and value <= above) or (below is not None and value >= below)):
         raise ValueError(f"{name} must be {expected}, got {value!r}")

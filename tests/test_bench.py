@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from bigmodel_lib import bench
+from bigmodel_lib import baselines, bench
 
 TOPICS = {  # label -> words that only that class uses
     "World": "election minister parliament embassy troops treaty",
@@ -180,12 +180,12 @@ def test_missing_file_and_bad_options(tmp_path, ag_files, capsys):
 def test_subsample_is_seeded_and_keeps_pairs():
     texts = [f"t{i}" for i in range(100)]
     labels = list(range(100))
-    a = bench.subsample(texts, labels, 10, seed=1)
-    assert a == bench.subsample(texts, labels, 10, seed=1)
-    assert a != bench.subsample(texts, labels, 10, seed=2)
+    a = baselines.subsample(texts, labels, 10, seed=1)
+    assert a == baselines.subsample(texts, labels, 10, seed=1)
+    assert a != baselines.subsample(texts, labels, 10, seed=2)
     assert all(t == f"t{y}" for t, y in zip(*a, strict=True)) and len(a[0]) == 10
-    assert bench.subsample(texts, labels, None) == (texts, labels)
-    assert bench.subsample(texts, labels, 1000) == (texts, labels)
+    assert baselines.subsample(texts, labels, None) == (texts, labels)
+    assert baselines.subsample(texts, labels, 1000) == (texts, labels)
 
 
 def test_one_step_minilm_run(ag_files, tmp_path):
@@ -222,7 +222,7 @@ def test_minilm_plus_tfidf_ensemble_and_two_class_scores(tmp_path):
     train = write_label_text(tmp_path / "train.csv", rows)
     test = write_label_text(tmp_path / "test.csv", make_rows(["World", "Sports"], 3, 1))
     split, texts, labels = bench.read_train_test(train, test)
-    scores, *_ = bench.class_scores("tfidf", split.texts, split.labels, texts, 4)
+    scores = baselines.run_model("tfidf", split.texts, split.labels, texts, 4).scores
     assert scores.shape == (6, 4) and np.isinf(scores[:, 2:]).all()  # classes never trained
     result = bench.benchmark_news(train, test, "minilm+tfidf", max_train=8, max_length=16, epochs=1)
     assert result["accuracy"] == 1.0  # TF-IDF alone is perfect here; the average keeps it

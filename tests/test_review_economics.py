@@ -14,8 +14,8 @@ import transformers
 from transformers import AutoModel, BertConfig, GPT2Config, LlamaConfig
 
 from bigmodel_lib import economics
+from bigmodel_lib._args import ArgumentTypeError
 from bigmodel_lib.economics import (
-    InvalidInput,
     chinchilla_optimal,
     count_parameters,
     gpu_hours,
@@ -162,7 +162,7 @@ def test_transformer_params_rejects_non_finite_and_non_numbers(bad):
 def test_transformer_params_wrong_types_are_also_type_errors():
     with pytest.raises(TypeError, match="d_model must be a positive integer"):
         transformer_params(12, "768", 30522, 512)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ArgumentTypeError):
         transformer_params(12, 768, None, 512)
 
 
