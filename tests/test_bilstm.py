@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -156,7 +157,17 @@ def test_bad_inputs(args, error, message):
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"hidden_dim": 0}, "hidden_dim must be a positive integer"),
     ({"pad_id": 40}, "pad_id 40 must be a token id"),
+    ({"dropout": "0.1"}, r"dropout must be in \[0, 1\), got '0.1' \(a str\)"),
+    ({"dropout": True}, r"dropout must be in \[0, 1\), got True \(a bool\)"),
+    ({"num_classes": True}, r"num_classes must be a positive integer, got True \(a bool\)"),
+    ({"embed_dim": 64.0}, "embed_dim must be a positive integer"),
 ])
 def test_bad_settings(kwargs, message):
+    kwargs = {"num_classes": 4, **kwargs}
     with pytest.raises(ValueError, match=message):
-        BiLSTMClassifier(40, 4, **kwargs)
+        BiLSTMClassifier(40, **kwargs)
+
+
+def test_numpy_integers_are_accepted_as_sizes():
+    model = BiLSTMClassifier(np.int64(40), np.int32(4), np.int64(8), hidden_dim=np.int16(8))
+    assert model.head.out_features == 4
