@@ -2,7 +2,8 @@
 
 One policy for every public function of the library:
 
-- a number is a Python ``int`` or ``float``, a NumPy scalar, or a 0-d array or tensor;
+- a number is a Python ``int`` or ``float``, a NumPy scalar, or a one-element array or
+  tensor;
 - ``True``/``False`` are refused where a number is expected (``bool`` is an ``int`` in
   Python, so ``dropout=True`` would silently mean 1);
 - strings are refused too, even ``"0.1"``: the message says what is expected;
@@ -29,13 +30,18 @@ class ArgumentTypeError(TypeError, ValueError):
 
 
 def _unwrap(value: Any) -> Any:
-    """A 0-d NumPy array or torch tensor as a Python number (other values unchanged)."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item") and not isinstance(value, bool):
-        return value.item()
+    """A one-element NumPy array or torch tensor as a Python number (other values unchanged)."""
+    if getattr(value, "ndim", None) is not None and hasattr(value, "item"):
+        numel = getattr(value, "numel", None)
+        if (numel() if callable(numel) else getattr(value, "size", None)) == 1:
+            return value.item()
     return value
 
 
 def _got(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, numbers.Number):  # an array: its shape, not its values
+        return f"a value of shape {tuple(shape)} (a {type(value).__name__})"
     return f"{value!r} (a {type(value).__name__})"
 
 

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bigmodel_lib import _args
+
 AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 SPLITS = ("train", "validation", "test")
 SOURCES = ("ag_news_dir", "datasets", "bundled")
@@ -392,10 +394,8 @@ def _take(data: NewsSplit, indices: list[int], source: str) -> NewsSplit:
 
 def balanced_subset(data: NewsSplit, max_rows: int, seed: int = 0) -> NewsSplit:
     """At most ``max_rows`` rows, as equal per class as the data allows, chosen by ``seed``."""
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    max_rows = _args.integer("max_rows", max_rows, minimum=1, expected="a positive integer or None")
+    seed = _args.integer("seed", seed)
     if max_rows >= len(data):
         return _take(data, list(range(len(data))), data.source)
     salt = f"subset-{seed}"
