@@ -22,6 +22,8 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 __all__ = ["ArgumentTypeError", "flag", "integer", "real"]
 
 
@@ -40,7 +42,7 @@ def _unwrap(value: Any) -> Any:
 
 def _got(value: Any) -> str:
     shape = getattr(value, "shape", None)
-    if shape is not None and not isinstance(value, numbers.Number):  # an array: its shape, not its values
+    if shape is not None and not isinstance(value, numbers.Number | np.generic):  # an array: its shape, not its values
         return f"a value of shape {tuple(shape)} (a {type(value).__name__})"
     return f"{value!r} (a {type(value).__name__})"
 
@@ -64,7 +66,7 @@ def real(name: str, value: Any, *, minimum: float | None = None, maximum: float 
         if bounds:
             expected += f" {bounds}"
     value = _unwrap(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ArgumentTypeError(f"{name} must be {expected}, got {_got(value)}")
     value = float(value)
     if ((finite and not math.isfinite(value))
@@ -85,7 +87,7 @@ def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int |
         expected = "an integer" + (f" >= {minimum}" if minimum is not None else "") \
             + (f" and <= {maximum}" if maximum is not None else "")
     value = _unwrap(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or (
             not isinstance(value, numbers.Integral) and not whole_floats):
         raise ArgumentTypeError(f"{name} must be {expected}, got {_got(value)}")
     if not isinstance(value, numbers.Integral) and not (math.isfinite(value) and float(value).is_integer()):
@@ -98,6 +100,6 @@ def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int |
 
 def flag(name: str, value: Any) -> bool:
     """``value`` if it is True or False (a NumPy bool too); else an ArgumentTypeError."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool | np.bool_):
         return bool(value)
     raise ArgumentTypeError(f"{name} must be True or False, got {_got(value)}")
