@@ -563,7 +563,6 @@ def chinchilla_optimal(
     return ComputeOptimal(n_params, r * n_params)
 
 
-compute_optimal = chinchilla_optimal  # the name for the same sizing rule
 
 
 # Besiroglu et al. (2024), "Chinchilla Scaling: A replication attempt", refit of

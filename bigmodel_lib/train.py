@@ -11,8 +11,10 @@ initialised when the model was built):
 ``fit`` wraps those lines in what a careful practitioner adds around them: batching
 and shuffling, validation and metrics, a progress bar and a live loss plot, a clear
 stop when the loss becomes NaN, gradient clipping, learning-rate schedules, early
-stopping, mixed precision, a time budget, and checkpoints that let an interrupted run
-resume and end with exactly the weights of an uninterrupted one. It syncs with the
+stopping, mixed precision, gradient accumulation, a time budget, and checkpoints
+(``bigmodel_lib.checkpoint``) that let an interrupted run resume and end with exactly
+the weights of an uninterrupted one. The helpers below each do one of those jobs, so
+the loop of ``fit`` reads on one screen. It syncs with the
 accelerator only a few times a second (losses are kept as tensors in between), so it
 costs little more than the bare loop (``benchmarks/bench_fit.py`` measures it).
 """
