@@ -189,9 +189,10 @@ def read_news_csv(
     file. Give both to read a test file in its training file's numbering, which matters
     when a small file lacks the first class. See the module docstring for the formats.
     """
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-        raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
-    if first_label not in (None, 0, 1):
+    if num_classes is not None:
+        num_classes = _args.integer("num_classes", num_classes, minimum=1,
+                                    expected="a positive integer or None")
+    if isinstance(first_label, bool) or first_label not in (None, 0, 1):
         raise ValueError(f"first_label must be None, 0 or 1, got {first_label!r}")
     path = Path(path)
     if not path.is_file():

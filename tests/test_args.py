@@ -106,3 +106,15 @@ def _calls():
 def test_every_module_refuses_bools_and_strings_as_numbers(where, bad):
     with pytest.raises(ArgumentTypeError):
         _calls()[where](bad)
+
+
+def test_read_news_csv_refuses_a_bool_class_count(tmp_path):
+    from bigmodel_lib.news import read_news_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text('"1","a title","a text"\n"2","b title","b text"\n')
+    assert read_news_csv(path, num_classes=np.int64(4)).label_names[:2] == ["World", "Sports"]
+    with pytest.raises(ArgumentTypeError, match="num_classes must be a positive integer or None"):
+        read_news_csv(path, num_classes=True)
+    with pytest.raises(ValueError, match="first_label"):
+        read_news_csv(path, first_label=True)
