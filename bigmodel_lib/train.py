@@ -823,6 +823,8 @@ def fit(
             output on the first batch); a wrong type is both (``_args.ArgumentTypeError``).
         NonFiniteLossError: the training or validation loss became NaN or infinite; the
             message names the epoch, the step and the learning rate. The last checkpoint is good.
+        CheckpointError (a ValueError): with ``resume``, a damaged checkpoint or one written
+            for another model, optimizer or scheduler (nothing is modified).
     """
     r = _prepare(model, train_data, loss_fn, optimizer, epochs, batch_size=batch_size, accumulate=accumulate,
                  shuffle=shuffle, val_data=val_data, metrics=metrics, device=device, scheduler=scheduler,
