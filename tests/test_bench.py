@@ -242,9 +242,7 @@ def test_minilm_plus_tfidf_ensemble_and_two_class_scores(tmp_path):
 @pytest.mark.parametrize("model", ["bilstm", "minilm", "tfidf"])
 def test_every_numeric_option_is_refused_before_anything_trains(ag_files, capsys, monkeypatch,
                                                                  option, value, model):
-    from bigmodel_lib import baselines as runners
-
-    monkeypatch.setattr(runners, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr(bench, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
     monkeypatch.setattr(bench, "read_train_test", lambda *a, **k: pytest.fail("read the files"))
     train, test = ag_files
     code = bench.main(["news", "--train", str(train), "--test", str(test), "--model", model,
@@ -296,9 +294,7 @@ def test_out_that_is_an_input_is_refused_and_the_input_kept(ag_files, tmp_path, 
 
 
 def test_out_that_cannot_be_written_fails_before_training(ag_files, tmp_path, capsys, monkeypatch):
-    from bigmodel_lib import baselines as runners
-
-    monkeypatch.setattr(runners, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr(bench, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
     train, test = ag_files
     (tmp_path / "folder").mkdir()
     for out in (tmp_path / "folder", train / "results.json"):
