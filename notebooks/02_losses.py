@@ -259,7 +259,9 @@ bml.check(logits.grad.round(decimals=10), expected_grad.round(decimals=10), "gra
 # ## 3. Why log-softmax: an overflow, then the fix
 #
 # Type the formula as written: exponentiate, normalise, take the log. In float32,
-# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103$.
+# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103.97$ (from
+# there up to about $-103.28$ it is the smallest positive float32, the subnormal
+# $2^{-149} \approx 1.4 \cdot 10^{-45}$).
 # Logits of a few hundred are not exotic: an untrained network with a large
 # initialisation, or a confident one late in training, produces them.
 
@@ -303,7 +305,7 @@ bml.check(cross_entropy(big, torch.tensor([2])).item(), F.cross_entropy(big, tor
 # A picture of the same failure: logits $s\cdot(1, 0, -1)$ with the true class the
 # *last* one, as the scale $s$ grows. The loss should grow like $2s$. The naive one
 # breaks once the true class's probability, about $e^{-2s}$, underflows to 0
-# ($2s > 103$), long before $e^{s}$ itself overflows ($s > 88.7$).
+# ($2s > 103.97$), long before $e^{s}$ itself overflows ($s > 88.7$).
 
 # %%
 scales = torch.linspace(1, 150, 300)
