@@ -292,7 +292,9 @@ def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *
             raise ValueError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     from bigmodel_lib.env import seed_everything
+    from bigmodel_lib.models import resolve_model_name
 
+    resolve_model_name(model.removesuffix("+tfidf"), local_names=MODELS)  # offline: at once
     seed_everything(seed)
     load_before = _load_average()
     wall = time.perf_counter()
