@@ -66,15 +66,15 @@ def read_train_test(train_path: str | Path, test_path: str | Path):
     from bigmodel_lib.news import read_news_csv
 
     train = read_news_csv(train_path)
+    present = sorted(set(train.labels))
+    if len(present) < 2:  # before the test file is read, so that the error names this file
+        names = [train.label_names[i] for i in present]
+        raise ValueError(f"{train_path}: the training file has {len(present)} class {names}; "
+                         "a classifier needs at least 2 classes")
     # Class numbers in the test file mean what they mean in the training file, even when
     # a small test file lacks the first class.
     test = read_news_csv(test_path, first_label=train.first_label,
                          num_classes=len(train.label_names) if train.first_label is not None else None)
-    present = sorted(set(train.labels))
-    if len(present) < 2:
-        names = [train.label_names[i] for i in present]
-        raise ValueError(f"{train_path}: the training file has {len(present)} class {names}; "
-                         "a classifier needs at least 2 classes")
     index = {name: i for i, name in enumerate(train.label_names)}
     unseen = sorted({test.label_names[y] for y in test.labels} - set(index))
     if unseen:
