@@ -53,9 +53,18 @@ def _real(name: str, value: Any, kind: str) -> float | int:
     return value
 
 
+def _as_float(name: str, value: float | int) -> float:
+    """``float(value)``, or a ValueError when the number is beyond a float's range (~1.8e308)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got about 10**{int(math.log10(abs(value)))}, "
+                         f"beyond a float's range (about 1.8e308)") from None
+
+
 def _positive(name: str, value: Any) -> float:
     """``value`` as a float, if it is a finite number > 0; otherwise a ValueError naming it."""
-    value = float(_real(name, value, "a positive number"))
+    value = _as_float(name, _real(name, value, "a positive number"))
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
     return value
@@ -65,7 +74,7 @@ def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
     """``value`` as an int, if it is a whole number > 0 (or >= 0); otherwise a ValueError."""
     kind = "a non-negative integer" if allow_zero else "a positive integer"
     value = _real(name, value, kind)
-    if not float(value).is_integer() or value < 0 or (value == 0 and not allow_zero):
+    if not _as_float(name, value).is_integer() or value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {kind}, got {value!r}")
     return int(value)
 
@@ -74,6 +83,15 @@ def _finite(what: str, value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{what} overflows a float ({value!r}): the inputs are too large")
     return value
+
+
+def _divide(what: str, numerator: float, denominator: float) -> float:
+    """numerator / denominator for positive inputs, refusing a denominator that underflowed
+    to 0 or overflowed to infinity (which would give a silent infinity or 0)."""
+    if denominator == 0 or not math.isfinite(denominator):
+        raise ValueError(f"{what}: the inputs are too {'small' if denominator == 0 else 'large'} "
+                         f"for a float (their product is {denominator!r})")
+    return _finite(what, numerator / denominator)
 
 
 def _utilization(value: Any) -> float:
@@ -410,6 +428,11 @@ def training_memory(
         "optimizer_states": OPTIMIZER_STATE_BYTES[optimizer] * N,
         "master_weights": (4 * N) if master_weights else 0.0,
     }
+    if not math.isfinite(sum(parts.values())):  # n_params=1e308: a clear error, not inf
+        per_param = (2 * BYTES_PER_VALUE[precision] + OPTIMIZER_STATE_BYTES[optimizer]
+                     + (4 if master_weights else 0))
+        raise ValueError(f"n_params={N!r} is too large: its training memory ({per_param:g} bytes "
+                         "per parameter) overflows a float")
     return TrainingMemory({name: int(round(value)) for name, value in parts.items()}, N)
 
 
@@ -528,13 +551,14 @@ def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float
     large training runs reach about 0.3-0.5.
     """
     C = _positive("flops", flops)
-    return _finite("gpu_hours", C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR))
+    return _divide("gpu_hours", C, _peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR)
 
 
 @_synonyms(**_COST_SYNONYMS)
 def wall_clock_days(flops: float, gpu: str | GPU | float, utilization: float, n_gpus: int) -> float:
     """Calendar days for ``n_gpus`` GPUs working together (perfect scaling assumed)."""
-    return gpu_hours(flops, gpu, utilization) / _positive_int("n_gpus", n_gpus) / HOURS_PER_DAY
+    n = _positive_int("n_gpus", n_gpus)
+    return _divide("wall_clock_days", gpu_hours(flops, gpu, utilization), n * HOURS_PER_DAY)
 
 
 @_synonyms(**_COST_SYNONYMS)
@@ -587,8 +611,8 @@ def chinchilla_optimal(
     """
     C = _positive("compute_flops", compute_flops)
     r = _positive("tokens_per_param", tokens_per_param)
-    n_params = math.sqrt(C / (6.0 * r))
-    return ComputeOptimal(n_params, r * n_params)
+    n_params = math.sqrt(_divide("chinchilla_optimal", C, 6.0 * r))
+    return ComputeOptimal(n_params, _finite("chinchilla_optimal", r * n_params))
 
 
 compute_optimal = chinchilla_optimal  # the issue's name for the same sizing rule
