@@ -53,18 +53,9 @@ def _real(name: str, value: Any, kind: str) -> float | int:
     return value
 
 
-def _as_float(name: str, value: float | int) -> float:
-    """``float(value)``, or a ValueError when the number is beyond a float's range (~1.8e308)."""
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{name} must be a finite number, got about 10**{int(math.log10(abs(value)))}, "
-                         f"beyond a float's range (about 1.8e308)") from None
-
-
 def _positive(name: str, value: Any) -> float:
     """``value`` as a float, if it is a finite number > 0; otherwise a ValueError naming it."""
-    value = _as_float(name, _real(name, value, "a positive number"))
+    value = float(_real(name, value, "a positive number"))
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
     return value
@@ -74,7 +65,7 @@ def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
     """``value`` as an int, if it is a whole number > 0 (or >= 0); otherwise a ValueError."""
     kind = "a non-negative integer" if allow_zero else "a positive integer"
     value = _real(name, value, kind)
-    if not _as_float(name, value).is_integer() or value < 0 or (value == 0 and not allow_zero):
+    if not float(value).is_integer() or value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {kind}, got {value!r}")
     return int(value)
 
@@ -83,15 +74,6 @@ def _finite(what: str, value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{what} overflows a float ({value!r}): the inputs are too large")
     return value
-
-
-def _divide(what: str, numerator: float, denominator: float) -> float:
-    """numerator / denominator for positive inputs, refusing a denominator that underflowed
-    to 0 or overflowed to infinity (which would give a silent infinity or 0)."""
-    if denominator == 0 or not math.isfinite(denominator):
-        raise ValueError(f"{what}: the inputs are too {'small' if denominator == 0 else 'large'} "
-                         f"for a float (their product is {denominator!r})")
-    return _finite(what, numerator / denominator)
 
 
 def _utilization(value: Any) -> float:
@@ -132,6 +114,37 @@ def _synonyms(**names: tuple[str, ...]):
         return wrapper
 
     return decorate
+
+
+def _float_range(func):
+    """Numbers beyond a float's range are a clear ValueError, not a bare OverflowError.
+
+    ``training_memory(1e308)``, an integer like ``10**400``, a product that overflows to
+    infinity or underflows to 0 (a peak of 5e-324 FLOP/s): the result would be an
+    OverflowError or ZeroDivisionError deep in the arithmetic, or a silent inf or 0.
+    Every number here is a positive amount, so a result of inf or 0 is refused too.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError) as err:
+            raise ValueError(
+                f"{func.__name__}: the inputs are too large or too small for floating point "
+                f"({err}); give amounts between about 1e-300 and 1e300"
+            ) from None
+        values = result.values() if isinstance(result, dict) else (
+            result if isinstance(result, tuple) else (result,))
+        for value in values:
+            if isinstance(value, float) and not (math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"{func.__name__}: the result is {value!r}, so the inputs are too large or too "
+                    "small for floating point; give amounts between about 1e-300 and 1e300"
+                )
+        return result
+
+    return wrapper
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,6 +228,7 @@ def transformer_params(
 # Compute
 
 
+@_float_range
 def training_flops(
     n_params: float,
     n_tokens: float,
@@ -386,6 +400,7 @@ class TrainingMemory(dict):
         return format(self.total, spec) if spec else dict.__repr__(self)
 
 
+@_float_range
 @_synonyms(master_weights=("mixed_precision", "master_copy", "master_copies"))
 def training_memory(
     n_params: float,
@@ -429,8 +444,7 @@ def training_memory(
         "master_weights": (4 * N) if master_weights else 0.0,
     }
     if not math.isfinite(sum(parts.values())):  # n_params=1e308: a clear error, not inf
-        per_param = (2 * BYTES_PER_VALUE[precision] + OPTIMIZER_STATE_BYTES[optimizer]
-                     + (4 if master_weights else 0))
+        per_param = 2 * per_value + OPTIMIZER_STATE_BYTES[optimizer] + (4 if master_weights else 0)
         raise ValueError(f"n_params={N!r} is too large: its training memory ({per_param:g} bytes "
                          "per parameter) overflows a float")
     return TrainingMemory({name: int(round(value)) for name, value in parts.items()}, N)
@@ -541,6 +555,7 @@ _COST_SYNONYMS = dict(
 )
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float:
     """GPU-hours to perform ``flops`` on ``gpu`` running at ``utilization`` of its peak.
@@ -551,16 +566,17 @@ def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float
     large training runs reach about 0.3-0.5.
     """
     C = _positive("flops", flops)
-    return _divide("gpu_hours", C, _peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR)
+    return _finite("gpu_hours", C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR))
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def wall_clock_days(flops: float, gpu: str | GPU | float, utilization: float, n_gpus: int) -> float:
     """Calendar days for ``n_gpus`` GPUs working together (perfect scaling assumed)."""
-    n = _positive_int("n_gpus", n_gpus)
-    return _divide("wall_clock_days", gpu_hours(flops, gpu, utilization), n * HOURS_PER_DAY)
+    return gpu_hours(flops, gpu, utilization) / _positive_int("n_gpus", n_gpus) / HOURS_PER_DAY
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def training_cost(
     flops: float, gpu: str | GPU | float, utilization: float, price_per_gpu_hour: float
@@ -597,6 +613,7 @@ class ComputeOptimal(NamedTuple):
         return tuple.__getitem__(self, key)
 
 
+@_float_range
 @_synonyms(compute_flops=("compute", "flops", "budget", "compute_budget", "training_flops"),
            tokens_per_param=("tokens_per_parameter", "ratio"))
 def chinchilla_optimal(
@@ -611,8 +628,8 @@ def chinchilla_optimal(
     """
     C = _positive("compute_flops", compute_flops)
     r = _positive("tokens_per_param", tokens_per_param)
-    n_params = math.sqrt(_divide("chinchilla_optimal", C, 6.0 * r))
-    return ComputeOptimal(n_params, _finite("chinchilla_optimal", r * n_params))
+    n_params = math.sqrt(C / (6.0 * r))
+    return ComputeOptimal(n_params, r * n_params)
 
 
 compute_optimal = chinchilla_optimal  # the issue's name for the same sizing rule
@@ -623,6 +640,7 @@ compute_optimal = chinchilla_optimal  # the issue's name for the same sizing rul
 CHINCHILLA_LOSS_FIT = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
 
+@_float_range
 def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     """Predicted pretraining loss L(N, D) = E + A / N^alpha + B / D^beta (nats per token).
 
