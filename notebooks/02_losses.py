@@ -260,8 +260,8 @@ bml.check(logits.grad.round(decimals=10), expected_grad.round(decimals=10), "gra
 #
 # Type the formula as written: exponentiate, normalise, take the log. In float32,
 # $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103.97$ (from
-# there up to about $-103.28$ it is the smallest positive float32, the subnormal
-# $2^{-149} \approx 1.4 \cdot 10^{-45}$).
+# there up to about $-102.87$ it rounds to the smallest positive float32, the subnormal
+# $2^{-149} = e^{-103.28} \approx 1.4 \cdot 10^{-45}$).
 # Logits of a few hundred are not exotic: an untrained network with a large
 # initialisation, or a confident one late in training, produces them.
 
