@@ -266,6 +266,12 @@ bml.check(logits.grad.round(decimals=10), expected_grad.round(decimals=10), "gra
 # initialisation, or a confident one late in training, produces them.
 
 # %%
+bml.check(torch.exp(torch.tensor([88.6, 88.8])).isinf().tolist(), [False, True],
+          "float32 exp overflows to inf between 88.6 and 88.8")
+bml.check(torch.exp(torch.tensor([-102.8, -102.9, -103.9, -104.0])).tolist(), [2 * 2.0**-149, 2.0**-149, 2.0**-149, 0.0],
+          "float32 exp near -103: twice the smallest subnormal, the smallest (2^-149) twice, then 0", rtol=0, atol=0)
+
+# %%
 def naive_cross_entropy(logits, target):
     probs = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
     return -torch.log(probs[torch.arange(len(target)), target]).mean()
