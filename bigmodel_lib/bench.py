@@ -13,8 +13,9 @@ Models:
 
 - ``minilm``: the packaged all-MiniLM-L6-v2, fine-tuned with the chapter's measured CPU
   recipe (``finetune.CPU_DEFAULTS``: the notebook's default settings);
-- any other name: a Hugging Face hub id (e.g. ``bert-base-uncased``) or a local model
-  folder, loaded with ``from_pretrained`` (online for a hub id) and fine-tuned the same
+- any other name: a Hugging Face hub id (e.g. ``bert-base-uncased``; the online ``gpu``
+  profile only, ``models.resolve_model_name``) or a local model folder, loaded with
+  ``from_pretrained`` and fine-tuned the same
   way (``GPU_DEFAULTS`` on a CUDA device);
 - ``tfidf``: TF-IDF of words and word pairs + a linear SVM (scikit-learn);
 - ``bilstm``: chapter 07's BiLSTM, trained from scratch;
