@@ -13,8 +13,9 @@ Models:
 
 - ``minilm``: the packaged all-MiniLM-L6-v2, fine-tuned with the chapter's measured CPU
   recipe (``finetune.CPU_DEFAULTS``: the notebook's default settings);
-- any other name: a Hugging Face hub id (e.g. ``bert-base-uncased``) or a local model
-  folder, loaded with ``from_pretrained`` (online for a hub id) and fine-tuned the same
+- any other name: a Hugging Face hub id (e.g. ``bert-base-uncased``; the online ``gpu``
+  profile only, ``models.resolve_model_name``) or a local model folder, loaded with
+  ``from_pretrained`` and fine-tuned the same
   way (``GPU_DEFAULTS`` on a CUDA device);
 - ``tfidf``: TF-IDF of words and word pairs + a linear SVM (scikit-learn);
 - ``bilstm``: chapter 07's BiLSTM, trained from scratch;
@@ -75,15 +76,15 @@ def read_train_test(train_path: str | Path, test_path: str | Path):
     from bigmodel_lib.news import read_news_csv
 
     train = read_news_csv(train_path)
+    present = sorted(set(train.labels))
+    if len(present) < 2:  # before the test file is read, so that the error names this file
+        names = [train.label_names[i] for i in present]
+        raise ValueError(f"{train_path}: the training file has {len(present)} class {names}; "
+                         "a classifier needs at least 2 classes")
     # Class numbers in the test file mean what they mean in the training file, even when
     # a small test file lacks the first class.
     test = read_news_csv(test_path, first_label=train.first_label,
                          num_classes=len(train.label_names) if train.first_label is not None else None)
-    present = sorted(set(train.labels))
-    if len(present) < 2:
-        names = [train.label_names[i] for i in present]
-        raise ValueError(f"{train_path}: the training file has {len(present)} class {names}; "
-                         "a classifier needs at least 2 classes")
     index = {name: i for i, name in enumerate(train.label_names)}
     unseen = sorted({test.label_names[y] for y in test.labels} - set(index))
     if unseen:
@@ -146,7 +147,9 @@ def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *
     if threads is not None:
         torch.set_num_threads(threads)
     from bigmodel_lib.env import seed_everything
+    from bigmodel_lib.models import resolve_model_name
 
+    resolve_model_name(model.removesuffix("+tfidf"), local_names=MODELS)  # offline: at once
     seed_everything(seed)
     load_before = _load_average()
     wall = time.perf_counter()

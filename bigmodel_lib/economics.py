@@ -87,6 +87,37 @@ def _synonyms(**names: tuple[str, ...]):
     return decorate
 
 
+def _float_range(func):
+    """Numbers beyond a float's range are a clear ValueError, not a bare OverflowError.
+
+    ``training_memory(1e308)``, an integer like ``10**400``, a product that overflows to
+    infinity or underflows to 0 (a peak of 5e-324 FLOP/s): the result would be an
+    OverflowError or ZeroDivisionError deep in the arithmetic, or a silent inf or 0.
+    Every number here is a positive amount, so a result of inf or 0 is refused too.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError) as err:
+            raise ValueError(
+                f"{func.__name__}: the inputs are too large or too small for floating point "
+                f"({err}); give amounts between about 1e-300 and 1e300"
+            ) from None
+        values = result.values() if isinstance(result, dict) else (
+            result if isinstance(result, tuple) else (result,))
+        for value in values:
+            if isinstance(value, float) and not (math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"{func.__name__}: the result is {value!r}, so the inputs are too large or too "
+                    "small for floating point; give amounts between about 1e-300 and 1e300"
+                )
+        return result
+
+    return wrapper
+
+
 # ---------------------------------------------------------------------------------------
 # Parameters
 
@@ -169,6 +200,7 @@ def transformer_params(
 # Compute
 
 
+@_float_range
 def training_flops(
     n_params: float,
     n_tokens: float,
@@ -340,6 +372,7 @@ class TrainingMemory(dict):
         return format(self.total, spec) if spec else dict.__repr__(self)
 
 
+@_float_range
 @_synonyms(master_weights=("mixed_precision", "master_copy", "master_copies"))
 def training_memory(
     n_params: float,
@@ -382,6 +415,10 @@ def training_memory(
         "optimizer_states": OPTIMIZER_STATE_BYTES[optimizer] * N,
         "master_weights": (4 * N) if master_weights else 0.0,
     }
+    if not math.isfinite(sum(parts.values())):  # n_params=1e308: a clear error, not inf
+        per_param = 2 * per_value + OPTIMIZER_STATE_BYTES[optimizer] + (4 if master_weights else 0)
+        raise ValueError(f"n_params={N!r} is too large: its training memory ({per_param:g} bytes "
+                         "per parameter) overflows a float")
     return TrainingMemory({name: int(round(value)) for name, value in parts.items()}, N)
 
 
@@ -490,6 +527,7 @@ _COST_SYNONYMS = dict(
 )
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float:
     """GPU-hours to perform ``flops`` on ``gpu`` running at ``utilization`` of its peak.
@@ -503,12 +541,14 @@ def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float
     return _finite("gpu_hours", C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR))
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def wall_clock_days(flops: float, gpu: str | GPU | float, utilization: float, n_gpus: int) -> float:
     """Calendar days for ``n_gpus`` GPUs working together (perfect scaling assumed)."""
     return gpu_hours(flops, gpu, utilization) / _args.integer("n_gpus", n_gpus, **_COUNT) / HOURS_PER_DAY
 
 
+@_float_range
 @_synonyms(**_COST_SYNONYMS)
 def training_cost(
     flops: float, gpu: str | GPU | float, utilization: float, price_per_gpu_hour: float
@@ -545,6 +585,7 @@ class ComputeOptimal(NamedTuple):
         return tuple.__getitem__(self, key)
 
 
+@_float_range
 @_synonyms(compute_flops=("compute", "flops", "budget", "compute_budget", "training_flops"),
            tokens_per_param=("tokens_per_parameter", "ratio"))
 def chinchilla_optimal(
@@ -570,6 +611,7 @@ def chinchilla_optimal(
 CHINCHILLA_LOSS_FIT = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
 
+@_float_range
 def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     """Predicted pretraining loss L(N, D) = E + A / N^alpha + B / D^beta (nats per token).
 

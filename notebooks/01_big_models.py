@@ -385,18 +385,22 @@ for recompute in ("none", "selective", "full"):
 # (as of 2024; they do not change). Datasheets print the H100's 1,979 TFLOPS *with
 # sparsity*, a feature training does not use: the dense figure is half.
 #
-# **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance at
-# \$98.32 an hour (\$12.29 per GPU-hour) in 2023 and cut H100 prices by about 44% in June
-# 2025. The defaults below are typical on-demand rental prices per GPU-hour, **as reported in
-# January–May 2026**; set your own:
+# **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance
+# (p5.48xlarge) at \$98.32 an hour (\$12.29 per GPU-hour) in 2023, and after its June 2025
+# price cut at \$55.04 an hour (\$6.88 per GPU-hour) on demand: 44% less. The T4 and
+# V100 defaults below are Google Cloud's list prices; the A100, H100 and H200 defaults
+# are round figures near what specialist GPU clouds charge on demand, where the
+# hyperscalers list about twice as much. Each row gives the list prices it was set
+# against, from the providers' own pricing pages, with when they were listed; set your
+# own:
 #
-# | GPU | peak (dense bf16/fp16) | memory | default price | price source |
+# | GPU | peak (dense bf16/fp16) | memory | default price | list prices per GPU-hour, on demand (provider's page, when) |
 # |---|---|---|---|---|
-# | T4 (2018) | 65 TFLOP/s | 16 GB | \$0.35 | Google Cloud GPU pricing, on-demand (cloud.google.com/compute/gpus-pricing) |
-# | V100 (2017) | 125 TFLOP/s | 32 GB | \$2.48 | Google Cloud GPU pricing, on-demand |
-# | A100 80GB (2020) | 312 TFLOP/s | 80 GB | \$1.80 | \$1.49–2.49 at specialist clouds, early 2026 ([pricegpu](https://pricegpu.pages.dev/blog/h100-vs-a100-cloud-price)) |
-# | H100 SXM (2022) | 989 TFLOP/s | 80 GB | \$3.00 | \$2.49–3.99, early 2026 ([pricegpu](https://pricegpu.pages.dev/blog/h100-vs-a100-cloud-price)); Lambda \$2.99, AWS P5 ≈ \$3.90 per GPU, March 2026 ([costnimbus](https://costnimbus.com/article/gpu-cost-management-ml-teams)) |
-# | H200 SXM (2024) | 989 TFLOP/s | 141 GB | \$3.80 | \$3.50–4.50 specialist, \$4.50–7.00 hyperscalers, May 2026 ([mercatus](https://www.mercatus-ai.com/blog/cloud-gpu-pricing)) |
+# | T4 (2018) | 65 TFLOP/s | 16 GB | \$0.35 | Google Cloud \$0.35, us-central1 ([GPU pricing](https://cloud.google.com/compute/gpus-pricing), early 2026) |
+# | V100 (2017) | 125 TFLOP/s | 32 GB | \$2.48 | Google Cloud \$2.48, us-central1 ([GPU pricing](https://cloud.google.com/compute/gpus-pricing), early 2026) |
+# | A100 80GB (2020) | 312 TFLOP/s | 80 GB | \$1.80 | RunPod \$1.39–1.79 ([pricing](https://www.runpod.io/pricing), Nov 2026); AWS p4de.24xlarge \$27.45/h = \$3.43 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Nov 2026) |
+# | H100 SXM (2022) | 989 TFLOP/s | 80 GB | \$3.00 | RunPod \$2.69–3.99 ([pricing](https://www.runpod.io/pricing), Nov 2026); AWS p5.48xlarge \$55.04/h = \$6.88 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Nov 2026) |
+# | H200 SXM (2024) | 989 TFLOP/s | 141 GB | \$3.80 | Hyperstack \$3.99 ([GPU pricing](https://www.hyperstack.cloud/gpu-pricing), Aug 2026); AWS p5en.48xlarge \$63.296/h = \$7.91 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Aug 2026) |
 #
 # Peaks: NVIDIA datasheets for [T4](https://www.nvidia.com/en-us/data-center/tesla-t4/),
 # [V100](https://www.nvidia.com/en-us/data-center/v100/),
@@ -438,7 +442,7 @@ for gpu, u in [("V100", 0.3), ("A100", 0.4), ("H100", 0.4)]:
 # master copy at 16 bytes/parameter) against the memory of the GPUs you chose.
 #
 # **What to look for:** doubling $N$ at a fixed $D$ doubles the cost; the memory bar
-# crosses one GPU's memory at about 5 billion parameters; a 2020 GPU (V100) is not much
+# crosses one GPU's memory at about 5 billion parameters; a 2017 GPU (V100) is not much
 # cheaper per hour but several times more expensive per FLOP.
 
 # %%

@@ -259,9 +259,17 @@ bml.check(logits.grad.round(decimals=10), expected_grad.round(decimals=10), "gra
 # ## 3. Why log-softmax: an overflow, then the fix
 #
 # Type the formula as written: exponentiate, normalise, take the log. In float32,
-# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103$.
+# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103.97$ (from
+# there up to about $-102.87$ it rounds to the smallest positive float32, the subnormal
+# $2^{-149} = e^{-103.28} \approx 1.4 \cdot 10^{-45}$).
 # Logits of a few hundred are not exotic: an untrained network with a large
 # initialisation, or a confident one late in training, produces them.
+
+# %%
+bml.check(torch.exp(torch.tensor([88.6, 88.8])).isinf().tolist(), [False, True],
+          "float32 exp overflows to inf between 88.6 and 88.8")
+bml.check(torch.exp(torch.tensor([-102.8, -102.9, -103.9, -104.0])).tolist(), [2 * 2.0**-149, 2.0**-149, 2.0**-149, 0.0],
+          "float32 exp near -103: twice the smallest subnormal, the smallest (2^-149) twice, then 0", rtol=0, atol=0)
 
 # %%
 def naive_cross_entropy(logits, target):
@@ -303,7 +311,7 @@ bml.check(cross_entropy(big, torch.tensor([2])).item(), F.cross_entropy(big, tor
 # A picture of the same failure: logits $s\cdot(1, 0, -1)$ with the true class the
 # *last* one, as the scale $s$ grows. The loss should grow like $2s$. The naive one
 # breaks once the true class's probability, about $e^{-2s}$, underflows to 0
-# ($2s > 103$), long before $e^{s}$ itself overflows ($s > 88.7$).
+# ($2s > 103.97$), long before $e^{s}$ itself overflows ($s > 88.7$).
 
 # %%
 scales = torch.linspace(1, 150, 300)

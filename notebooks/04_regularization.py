@@ -323,8 +323,11 @@ for name, curves in [("no penalty", plain_curves), ("L2", l2_curves), ("L1", l1_
 #
 # Adam divides the gradient by $\sqrt{\hat v}$, a running size of each weight's past
 # gradients (chapter 03). `Adam(weight_decay=λ)` still adds $\lambda w$ to the gradient,
-# so the decay is divided too: weight $j$ shrinks by $\eta\lambda w_j/(\sqrt{\hat v_j}+\epsilon)$
+# so the decay is divided too: weight $j$ shrinks by *roughly* $\eta\lambda w_j/(\sqrt{\hat v_j}+\epsilon)$
 # per step: little for weights with large gradients, a lot for weights with small ones.
+# Roughly, because the $\lambda w$ term also enters the averages: it is part of the
+# gradient that $\hat m$ smooths over past steps and that $\hat v$ squares (making
+# $\hat v$ larger), so the decay cannot be split off from the rest of the step exactly.
 # **AdamW** applies $w \leftarrow (1 - \eta\lambda)\,w$ separately, the same rate for
 # every weight. Let us check both statements on the network, in float64:
 

@@ -444,9 +444,10 @@ for how in ("all rows", "training rows"):
 # `fit` shuffles the rows each epoch with a generator seeded by `seed`.
 #
 # **Explore.** Change the batch size and the learning rate; each change retrains
-# the perceptron for 30 epochs. Look for: batch size 1 is noisy but fast per epoch;
-# the full batch (80) needs a larger learning rate or many more epochs; too large a
-# rate makes the curves jump.
+# the perceptron for 30 epochs. Look for: batch size 1 is noisy and makes the most
+# progress per epoch (80 updates in each), though it is the slowest per epoch in wall
+# time (80 small steps cost more than one step on 80 rows); the full batch (80) needs
+# a larger learning rate or many more epochs; too large a rate makes the curves jump.
 
 # %% tags=["nbval-ignore-output"]
 def draw_minibatch(batch_size=16, lr=0.01):

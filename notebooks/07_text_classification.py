@@ -110,7 +110,10 @@ ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
-# AG News was scraped from web pages in 2004, and the scraping left marks. HTML entities
+# AG News comes from AG's corpus of news articles, which the ComeToMyHead academic news
+# search engine gathered from more than 2,000 news sources starting in July 2004
+# ([corpus page](http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html)); Zhang et
+# al. (2015) kept its four largest topics. The gathering left marks. HTML entities
 # lost their `&` (`#39;` is an apostrophe, ` quot;` a quote, `#36;` a dollar sign), line
 # breaks became backslashes that glue words together, and some items still carry
 # escaped HTML tags. Left alone, `street #39;s` becomes the tokens `#`, `39`, `;`, `s`

@@ -696,3 +696,44 @@ def test_every_public_function_has_a_docstring_naming_the_chapter():
     for name in ("count_parameters", "transformer_params", "training_flops", "training_memory",
                  "gpu_hours", "training_cost", "chinchilla_optimal", "wall_clock_days"):
         assert getattr(economics, name).__doc__, name
+# ---------------------------------------------------------------- too large or too small for a float (issue 22)
+from bigmodel_lib import economics as _econ  # noqa: E402
+
+HUGE_INT = 10**400  # a Python integer beyond a float's range
+
+
+@pytest.mark.parametrize("call", [
+    lambda: _econ.training_memory(1e308),
+    lambda: _econ.training_memory(1e308, "fp32"),
+    lambda: _econ.training_memory(5e307, "bf16", "adam"),
+    lambda: _econ.training_memory(HUGE_INT),
+    lambda: _econ.training_flops(HUGE_INT, 1e12),
+    lambda: _econ.training_flops(1e9, HUGE_INT),
+    lambda: _econ.training_flops(1e300, 1e300),
+    lambda: _econ.gpu_hours(HUGE_INT, "H100", 0.4),
+    lambda: _econ.gpu_hours(1e20, 5e-324, 0.4),  # peak x utilization x 3600 underflows to 0
+    lambda: _econ.gpu_hours(1e20, 1e307, 0.4),  # ... or overflows
+    lambda: _econ.gpu_hours(5e-324, "H100", 0.4),  # a result that underflows to 0
+    lambda: _econ.wall_clock_days(1e20, "H100", 0.4, HUGE_INT),
+    lambda: _econ.training_cost(1e25, "H100", 0.4, HUGE_INT),
+    lambda: _econ.training_cost(1e300, "T4", 0.01, 1e300),
+    lambda: _econ.chinchilla_optimal(HUGE_INT),
+    lambda: _econ.chinchilla_optimal(1e300, 5e-324),
+    lambda: _econ.chinchilla_loss(HUGE_INT, 1e12),
+])
+def test_numbers_beyond_a_float_are_clear_errors_not_overflow(call):
+    with pytest.raises(ValueError, match="too large|too small|overflows|beyond a float") as info:
+        call()
+    assert not isinstance(info.value, OverflowError | ZeroDivisionError)
+
+
+def test_training_memory_1e308_names_the_argument():
+    with pytest.raises(ValueError, match=r"n_params=1e\+308 is too large.*16 bytes per parameter"):
+        _econ.training_memory(1e308)
+    assert _econ.training_memory(1e300)["total"] == pytest.approx(16e300)  # large, still finite
+
+
+def test_large_but_finite_inputs_still_work():
+    assert _econ.wall_clock_days(1e20, "H100", 0.4, 8) == pytest.approx(
+        1e20 / (989e12 * 0.4 * 3600) / 8 / 24, rel=1e-12)
+    assert _econ.chinchilla_optimal(1e300).n_params == pytest.approx((1e300 / 120) ** 0.5)

@@ -931,3 +931,63 @@ def test_no_quirk_survives_cleaning_anywhere_in_the_real_file():
                            r"</?(?:a|b|p|br|font|strong|i|em|img|cite|nobr)\b[^<>]*>", re.I)
     bad = [t for t in data.texts if leftovers.search(t) or t != t.strip() or not t]
     assert bad == []
+# ---------------------------------------------------------------- stray labels and one-class files (issue 22)
+def write_label_text(path, pairs):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["label", "text"])
+        writer.writerows(pairs)
+    return path
+
+
+@pytest.mark.parametrize("stray", [1000, 50, 12, 7, 6])
+def test_one_stray_ag_label_does_not_make_hundreds_of_classes(tmp_path, stray):
+    rows = [(str(1 + i % 4), f"title {i}", f"text {i}") for i in range(20)]
+    rows[13] = (str(stray), "odd", "row")
+    path = write_ag(tmp_path / "stray.csv", rows)
+    with pytest.raises(ValueError, match=f"would make {stray} classes") as info:
+        read_news_csv(path)
+    message = str(info.value)
+    assert f"line 14 (label {stray})" in message and f"num_classes={stray}" in message
+    assert "most labels lie in 1..4" in message
+    assert len(read_news_csv(path, num_classes=stray).label_names) == stray  # asked for: allowed
+
+
+@pytest.mark.parametrize("first, stray", [(0, 999), (1, 1000), (0, 40)])
+def test_one_stray_integer_label_in_a_label_text_file_is_named(tmp_path, first, stray):
+    pairs = [(first + i % 3, f"item {i}") for i in range(12)] + [(stray, "odd one"), (stray, "odd two")]
+    path = write_label_text(tmp_path / "stray.csv", pairs)
+    with pytest.raises(ValueError, match="out of that range") as info:
+        read_news_csv(path)
+    message = str(info.value)
+    assert f"line 14 (label {stray})" in message and f"line 15 (label {stray})" in message
+    assert f"num_classes={stray - first + 1}" in message
+    split = read_news_csv(path, num_classes=stray - first + 1)
+    assert len(split.label_names) == stray - first + 1
+
+
+def test_a_class_missing_in_the_middle_is_still_read(tmp_path):
+    rows = [(str(label), f"title {i}", "text") for i, label in enumerate([1, 2, 4, 1, 2, 4])]
+    split = read_news_csv(write_ag(tmp_path / "gap.csv", rows))
+    assert split.label_names == AG_NEWS_CLASSES and sorted(set(split.labels)) == [0, 1, 3]
+
+
+@pytest.mark.parametrize("fmt", ["ag", "ints", "names"])
+def test_a_one_class_training_file_is_blamed_not_the_test_file(tmp_path, fmt, capsys):
+    from bigmodel_lib import bench
+
+    if fmt == "ag":
+        train = write_ag(tmp_path / "train.csv", [("1", f"world {i}", "text") for i in range(6)])
+        test = write_ag(tmp_path / "test.csv", [("1", "a", "b"), ("2", "c", "d"), ("3", "e", "f")])
+    elif fmt == "ints":
+        train = write_label_text(tmp_path / "train.csv", [(1, f"t {i}") for i in range(6)])
+        test = write_label_text(tmp_path / "test.csv", [(1, "a"), (2, "b")])
+    else:
+        train = write_label_text(tmp_path / "train.csv", [("Sports", f"t {i}") for i in range(6)])
+        test = write_label_text(tmp_path / "test.csv", [("Sports", "a"), ("World", "b")])
+    with pytest.raises(ValueError, match="at least 2 classes") as info:
+        bench.read_train_test(train, test)
+    assert str(train) in str(info.value) and str(test) not in str(info.value)
+    assert bench.main(["news", "--train", str(train), "--test", str(test), "--model", "tfidf"]) == 2
+    err = capsys.readouterr().err
+    assert "train.csv" in err and "test.csv" not in err
