@@ -163,8 +163,7 @@ def _positive_class(present: np.ndarray, pos_label: Any, what: str) -> int:
             "other than {0, 1} or {-1, 1} the positive class must be named, e.g. "
             f"pos_label={values[-1]} (scikit-learn has the same rule)"
         )
-    if isinstance(pos_label, bool) or not isinstance(pos_label, int | np.integer):
-        raise ValueError(f"pos_label must be an integer class label, got {pos_label!r}")
+    pos_label = _args.integer("pos_label", pos_label, expected="an integer class label")
     if len(values) == 2 and pos_label not in values:
         raise ValueError(f"pos_label={pos_label} is not one of the labels {values}")
     return int(pos_label)

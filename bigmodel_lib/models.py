@@ -266,8 +266,7 @@ def resolve_model_name(name: str, local_names: Sequence[str] = LOCAL_MODELS, *,
         raise TypeError(
             f"name must be one of {', '.join(local_names)} or a hub id such as "
             f"'bert-base-uncased', got {name!r}")
-    if not isinstance(timeout_s, int | float) or isinstance(timeout_s, bool) or not timeout_s > 0:
-        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    timeout_s = _args.real("timeout_s", timeout_s, above=0, expected="a positive number of seconds")
     if name in local_names:
         return name
     folder = Path(name).expanduser()
