@@ -21,7 +21,7 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/09_inside_the_encoder.ipynb)
 #
 # Chapter 08 fine-tuned a BERT-family encoder without opening it. This chapter opens it.
-# We rebuild all-MiniLM-L6-v2 from its equations in about 150 lines of plain torch
+# We rebuild all-MiniLM-L6-v2 from its equations in one short file of plain torch
 # (`bigmodel_lib/transformer.py`), pour the real pretrained weights into our own code,
 # and check that it computes the same numbers as the `transformers` library, to the
 # fourth decimal. On the way we learn what self-attention computes, why the encoder
@@ -78,7 +78,7 @@ from bigmodel_lib.transformer import (
 # The packaged MiniLM offline (default profile); bert-base-uncased from the hub on a GPU.
 MODEL_NAME = bml.pick(default="minilm", gpu="bert-base-uncased")
 if device.type == "cpu":
-    torch.set_num_threads(min(2, os.cpu_count() or 1))  # small matrices: more threads only add hand-offs
+    torch.set_num_threads(min(2, os.cpu_count() or 1))  # one per core of a 2-core laptop or CI runner
 print(f"model {MODEL_NAME!r}, timings on {device.type}, {torch.get_num_threads()} CPU threads")
 
 # %% [markdown]
@@ -272,7 +272,7 @@ gen = torch.Generator().manual_seed(0)
 dims = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 curves = {"unscaled: q·k": ([], []), "scaled: q·k / √d_k": ([], [])}
 for d_k in dims:
-    qs, ks = torch.randn(2000, 1, d_k, generator=gen), torch.randn(2000, 16, d_k, generator=gen)
+    qs, ks = torch.randn(1000, 1, d_k, generator=gen), torch.randn(1000, 16, d_k, generator=gen)
     raw = (qs * ks).sum(-1)
     for (top, grad), s in zip(curves.values(), [raw, raw / math.sqrt(d_k)], strict=True):
         p = torch.softmax(s, dim=-1)
@@ -502,8 +502,8 @@ bml.check(mine[real], theirs[real], "last_hidden_state, from scratch vs transfor
 bml.check(pooled_mine, pooled_theirs, "mean-pooled sentence embeddings", rtol=0, atol=1e-4)
 
 # %% [markdown]
-# Equal to about $10^{-6}$: the differences are float32 rounding, since the two
-# implementations add up the same products in different orders. Our 150 lines are the
+# The largest differences (printed above) are a few millionths: float32 rounding, since the two
+# implementations add up the same products in different orders. Our code is the
 # model.
 #
 # ## 11. Counting: parameters and FLOPs per token
@@ -573,7 +573,9 @@ print(pd.DataFrame(rows).to_string(index=False, float_format="{:.1f}".format))
 # arithmetic; the $n^2$ term matters more for long texts. The formula counts
 # multiply-adds; time also depends on memory traffic (softmax over the $h \cdot n^2$
 # scores, reshapes) and on how well small matrices use the CPU. So we measure: a batch
-# of 8 texts at lengths from 16 to 512 tokens, best of two runs after a warm-up.
+# of 8 texts at lengths from 16 to 512 tokens, best of two runs after a warm-up. On a
+# CPU we time with one thread: the hand-offs between threads would blur the short
+# lengths, and one thread also reads truer on a machine that other programs share.
 
 # %% tags=["nbval-ignore-output"]
 def time_batch(model, n, batch_size=8, repeats=2):
@@ -593,10 +595,14 @@ def time_batch(model, n, batch_size=8, repeats=2):
 
 
 LENGTHS = [16, 32, 48, 64, 128, 256, 512]
+threads = torch.get_num_threads()
+if device.type == "cpu":
+    torch.set_num_threads(1)
 timed = ours.to(device)
 time_batch(timed, 64)  # warm-up: first calls allocate memory and pick kernels
 seconds = {n: time_batch(timed, n) for n in LENGTHS}
 ours.to("cpu")
+torch.set_num_threads(threads)
 per_token = {n: s / (8 * n) for n, s in seconds.items()}
 print(pd.DataFrame({"tokens n": LENGTHS, "ms per batch of 8": [1e3 * seconds[n] for n in LENGTHS],
                     "µs per token": [1e6 * per_token[n] for n in LENGTHS]}).to_string(index=False,
@@ -605,6 +611,8 @@ recipe = CPU_DEFAULTS.max_length
 print(f"\nchapter 08's recipe trains on {recipe} tokens: a batch at 128 tokens takes "
       f"{seconds[128] / seconds[recipe]:.1f}× as long as at {recipe} "
       f"(FLOP formula: {128 * sum(forward_flops_per_token(128)) / (recipe * sum(forward_flops_per_token(recipe))):.1f}×)")
+weights_bytes = 8 * config.num_attention_heads * 512**2 * 4
+print(f"attention weights of one layer for this batch at n = 512: {weights_bytes / 1e6:.0f} MB in float32")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
 ns = np.array(LENGTHS)
@@ -624,14 +632,16 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the left panel against the two guide lines: time grows about in proportion to
-# $n$ at first, then faster as the $n^2$ attention term and its softmax take a larger
-# share. The right panel shows the cost per token: very short batches waste time on
-# overheads (each of the hundreds of small operations has a fixed cost), and long ones
-# pay the quadratic term. (On a loaded machine these numbers are noisy; the trend is
-# what to read.) Memory grows the same way: the attention weights alone are
-# $B \cdot L \cdot h \cdot n^2$ numbers, 150 MB in float32 for this batch at $n = 512$,
-# which is why long-context models compute attention in tiles without storing them
+# Read the left panel against the two guide lines: up to a hundred-odd tokens the time
+# per batch follows the $\propto n$ line, as the formula says when the weights dominate:
+# every token costs the same. Beyond that it bends upwards, and the right panel shows
+# time per token rising faster than the FLOP formula predicts: the $n^2$ part is not
+# only the multiply-adds of $QK^\top$ and $AV$ but also the softmax, the mask and the
+# memory traffic over $h \cdot n^2$ scores per layer, which a CPU does far more slowly
+# than matrix products. (On a loaded machine these numbers are noisy; the trend is
+# what to read.) Memory grows the same way: the attention weights are
+# $B \cdot h \cdot n^2$ numbers per layer (printed above for $n = 512$), which is why
+# long-context models compute attention in tiles without storing them
 # (FlashAttention, Dao et al. 2022).
 #
 # ## 12. Explore: attention maps
@@ -642,8 +652,8 @@ plt.show()
 # `[CLS]` (a bright column: a head with "nothing to do" parks its weight there), and in
 # higher layers heads that link related words.
 
-# %% tags=["nbval-ignore-output"]
-maps = {}
+# %%
+maps = {}  # headline -> (word pieces, one (heads, n, n) array per layer), computed once
 with torch.no_grad():
     for text in HEADLINES:
         enc = tokenizer([text], return_tensors="pt")
@@ -651,6 +661,7 @@ with torch.no_grad():
                       [a[0].numpy() for a in ours(enc["input_ids"]).attentions])
 
 
+# %% tags=["nbval-ignore-output"]
 def draw_attention(headline=HEADLINES[0], layer=1, head=1):
     words, per_layer = maps[headline]
     fig, ax = plt.subplots(figsize=(5.6, 4.8))
@@ -798,12 +809,13 @@ bml.check(attn_eq, linear_eq, "equal arithmetic at that length")
 # - Attention cannot see order: BERT adds learned position vectors (512 of them). It must
 #   not see padding: the attention mask sets padding keys' weights to 0, and mean
 #   pooling leaves padding out; forgetting either changes the sentence vector.
-# - Our 150-line `Encoder`, loaded with MiniLM's weights, gives `BertModel`'s hidden
-#   states to about $10^{-6}$, and its parameter count is chapter 01's formula: half
+# - Our from-scratch `Encoder`, loaded with MiniLM's weights, gives `BertModel`'s hidden
+#   states to a few millionths, and its parameter count is chapter 01's formula: half
 #   word-piece table, half layers.
 # - Per token, the weights cost about $2N$ FLOPs and attention $4nd$ per layer, so the
-#   cost of a text grows like $n$ plus $n^2$: measured, 128 tokens cost several times
-#   48, which is why chapter 08 trains on short texts.
+#   cost of a text grows like $n$ plus $n^2$: measured, a batch of 128 tokens costs about
+#   128/48 times one of 48 (section 11), which is why chapter 08 trains on short texts;
+#   at 512 tokens the $n^2$ part costs more than its FLOPs suggest.
 # - Attention maps show how vectors were mixed, not why the model decided: much of the
 #   weight parks on `[CLS]` and `[SEP]`.
 #
