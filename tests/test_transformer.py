@@ -240,3 +240,34 @@ def test_encoder_rejects_too_long_inputs_and_bad_ids(minilm):
         ours(torch.zeros(1, 513, dtype=torch.long))
     with pytest.raises(ValueError, match="integer tensor"):
         ours(torch.zeros(1, 5))
+
+
+def test_a_small_random_bert_loads_and_matches_with_token_types():
+    """The mapping is not MiniLM-specific: a random 2-layer BERT with 4 heads, two segments."""
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=40)
+    reference = BertModel(config, add_pooling_layer=False).eval()
+    ours = Encoder.from_bert_state_dict(reference.state_dict(), config)
+    assert isinstance(ours.layers[1], EncoderLayer) and len(ours.layers) == 2
+    ids = torch.randint(1, 100, (3, 9))
+    types = torch.tensor([[0] * 5 + [1] * 4] * 3)
+    mask = torch.tensor([[1] * 9, [1] * 6 + [0] * 3, [1] * 2 + [0] * 7])
+    with torch.no_grad():
+        expected = reference(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        got = ours(ids, mask, types)
+    real = mask.bool()
+    torch.testing.assert_close(got.last_hidden_state[real], expected[real], rtol=0, atol=1e-5)
+    assert [a.shape for a in got.attentions] == [(3, 4, 9, 9)] * 2
+
+
+def test_encoder_built_directly_has_the_formula_parameter_count():
+    encoder = Encoder(vocab_size=50, d_model=16, n_layers=3, n_heads=2, d_ff=48, max_positions=20)
+    assert sum(p.numel() for p in encoder.parameters()) == transformer_params(
+        3, 16, 50, 20, n_heads=2, d_ff=48, n_token_types=2)
+    out = encoder(torch.randint(0, 50, (2, 7)))
+    assert out.last_hidden_state.shape == (2, 7, 16)
+    with pytest.raises(ValueError, match="n_layers"):
+        Encoder(vocab_size=50, d_model=16, n_layers=0, n_heads=2, d_ff=48)
