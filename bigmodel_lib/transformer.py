@@ -337,7 +337,7 @@ class Encoder(nn.Module):
             if tensor.shape != expected:
                 raise ValueError(f"{prefix + theirs!r} has shape {tuple(tensor.shape)}, but the config "
                                  f"needs {tuple(expected)}")
-            ours_state[ours] = tensor
+            ours_state[ours] = tensor.detach().clone()  # our own copy: training us leaves the source alone
         model.load_state_dict(ours_state, strict=True, assign=True)
         return model.eval()
 

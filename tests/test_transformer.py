@@ -271,3 +271,16 @@ def test_encoder_built_directly_has_the_formula_parameter_count():
     assert out.last_hidden_state.shape == (2, 7, 16)
     with pytest.raises(ValueError, match="n_layers"):
         Encoder(vocab_size=50, d_model=16, n_layers=0, n_heads=2, d_ff=48)
+
+
+def test_loaded_weights_are_a_copy():
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=8)
+    reference = BertModel(config, add_pooling_layer=False)
+    ours = Encoder.from_bert_state_dict(reference.state_dict(), config)
+    with torch.no_grad():
+        ours.word_embeddings.weight.zero_()
+    assert reference.embeddings.word_embeddings.weight.abs().sum() > 0
+    assert all(p.requires_grad for p in ours.parameters())
