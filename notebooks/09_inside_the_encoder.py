@@ -467,7 +467,8 @@ with torch.no_grad():
               "LayerNorm by hand == torch.nn.LayerNorm")
     plain = layer_norm(raw, 1.0, 0.0, norm.eps)
 print(f"before: token means {raw.mean(-1)[0, :3].numpy().round(3)}, std {raw.std(-1, unbiased=False)[0, :3].numpy().round(3)}")
-print(f"after (γ=1, β=0): means {plain.mean(-1)[0, :3].numpy().round(3)}, std {plain.std(-1, unbiased=False)[0, :3].numpy().round(3)}")
+print(f"after (γ=1, β=0): largest |mean| {plain.mean(-1).abs().max():.3f}, "
+      f"std {plain.std(-1, unbiased=False)[0, :3].numpy().round(3)}")
 
 # %% [markdown]
 # ## 10. The whole encoder, on real weights
