@@ -375,3 +375,14 @@ def load_pretrained_classifier(
                     local_files_only=offline)
     model.train()
     return PretrainedClassifier(model, tokenizer)
+
+
+def minilm_state_dict(model_dir: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """The packaged MiniLM's weights as a BERT state dict, after the sha256 check (chapter 09).
+
+    The names are Hugging Face BERT's (``embeddings.word_embeddings.weight``,
+    ``encoder.layer.0.attention.self.query.weight``, ...), ready for
+    ``transformer.Encoder.from_bert_state_dict``. A changed file raises ValueError and is
+    not parsed.
+    """
+    return _verified_minilm_weights(minilm_dir() if model_dir is None else Path(model_dir))

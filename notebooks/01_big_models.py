@@ -146,9 +146,9 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 #
 # | challenge | what it means | where this course treats it |
 # |---|---|---|
-# | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 09 (mixed precision, data parallelism) |
-# | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 09 |
-# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 09 (differentially private SGD) |
+# | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 10 (mixed precision, data parallelism) |
+# | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 10 |
+# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 11 (differentially private SGD) |
 # | generalisation | big models can over-fit, and benchmarks can leak into training data | chapters 04 (regularization) and 06 (evaluation) |
 # | ethics and bias | models reproduce the biases of their data (Bender et al. 2021) | chapters 06 and 08 (per-class reports: who does the model fail?) |
 # | regulation | the EU AI Act presumes "systemic risk" above $10^{25}$ training FLOPs | section 6 below |
@@ -369,7 +369,7 @@ for recompute in ("none", "selective", "full"):
 # %% [markdown]
 # 275 GB for a single sequence: this is why big models recompute activations in the
 # backward pass (the extra forward pass that turns $6ND$ into about $8ND$) and split
-# every layer across GPUs (chapter 09).
+# every layer across GPUs (chapter 10).
 #
 # ## 6. From FLOPs to GPU-days and dollars
 #
@@ -662,7 +662,7 @@ bml.check(actual_gb, training_memory(7e9, "fp32", "adam")["total"] / 1e9, "bf16+
 
 # %% [markdown]
 # **4. Assuming 100% utilisation.** No large run gets near the peak; at $u = 1$ you would
-# quote a third of the real bill. Use 0.3–0.5, or better, measure it (chapter 09).
+# quote a third of the real bill. Use 0.3–0.5, or better, measure it (chapter 10).
 #
 # **5. 6·N·D for small models with embeddings in N.** For the tiny GPT-2 of section 4,
 # counting the embeddings overestimated the FLOPs by a quarter: a look-up is not a matrix

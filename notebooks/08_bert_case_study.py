@@ -793,4 +793,5 @@ bml.check(macro_f1, metrics.precision_recall_f1(test.labels, test_pred, "macro")
 # [How to fine-tune BERT for text classification?](https://arxiv.org/abs/1905.05583)
 # (2019); Howard & Ruder, [ULMFiT](https://arxiv.org/abs/1801.06146) (2018); the
 # [Hugging Face course](https://huggingface.co/learn/nlp-course), chapter 3.
-# Next: chapter 09, training faster and at scale.
+# Next: chapter 09, inside the encoder: attention and the Transformer rebuilt from scratch
+# and loaded with these MiniLM weights.
