@@ -385,4 +385,7 @@ def minilm_state_dict(model_dir: str | Path | None = None) -> dict[str, torch.Te
     ``transformer.Encoder.from_bert_state_dict``. A changed file raises ValueError and is
     not parsed.
     """
-    return _verified_minilm_weights(minilm_dir() if model_dir is None else Path(model_dir))
+    from safetensors.torch import load as load_safetensors
+
+    folder = minilm_dir() if model_dir is None else Path(model_dir)
+    return load_safetensors(_read_pinned(folder, "model.safetensors"))
