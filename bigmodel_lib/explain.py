@@ -264,25 +264,31 @@ def plot_token_scores(tokens: Sequence[str], scores: Any, *, ax: Any = None, tit
         raise ValueError(f"one score per token needed: {len(tokens)} tokens, scores of shape {s.shape}")
     scale = float(np.abs(s).max()) or 1.0
     colours = plt.get_cmap(cmap)
+    fontsize = 11
+    if ax is None:
+        rows = max(1, sum(len(t) + 1 for t in tokens) // width + 1)
+        _, ax = plt.subplots(figsize=(0.1 * width + 0.5, 0.45 * rows + 0.6))
+    # one x unit = one monospace character (about 0.6 em wide) at this axes' width
+    axes_inches = ax.get_position().width * ax.figure.get_figwidth()
+    fit = max(10, int(axes_inches / (0.6 * fontsize / 72)))
+    width = min(width, fit - 1)
     lines, line, used = [], [], 0
     for token, score in zip(tokens, s, strict=True):
-        if line and used + len(token) + 1 > width:
+        if line and used + len(token) > width:
             lines.append(line)
             line, used = [], 0
         line.append((token, score))
         used += len(token) + 1
     lines.append(line)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(0.15 * width + 0.5, 0.45 * len(lines) + 0.6))
     for row, items in enumerate(lines):
         x = 0
         for token, score in items:
             value = 0.5 + 0.5 * score / scale
-            ax.text(x, -row, token, family="monospace", fontsize=11, va="center",
+            ax.text(x, -row, token, family="monospace", fontsize=fontsize, va="center",
                     bbox=dict(boxstyle="round,pad=0.25", facecolor=colours(value), edgecolor="none"),
                     color="white" if abs(value - 0.5) > 0.35 else "black")
             x += len(token) + 1
-    ax.set(xlim=(-0.5, width + 1), ylim=(-len(lines) + 0.4, 0.6))
+    ax.set(xlim=(-0.5, fit - 0.5), ylim=(-len(lines) + 0.4, 0.6))
     ax.axis("off")
     if title:
         ax.set_title(title, loc="left")

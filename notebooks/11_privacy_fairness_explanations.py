@@ -444,7 +444,8 @@ candidates = matches.groupby("name").size().reindex(register["name"], fill_value
 print("candidate rows per registered person now (0: their row was suppressed):", candidates.to_dict())
 
 # %% [markdown]
-# Each person now hides among many rows. What k-anonymity still does not protect: if all
+# Persons A and B were unique even after generalising, so their rows were suppressed (not
+# released at all); person C now hides among many rows. What k-anonymity still does not protect: if all
 # $k$ rows of a group share the sensitive value (all earn $\le$ \$50K), the join reveals it
 # anyway (the *homogeneity attack*, the reason for l-diversity); and it says nothing about
 # what a *model* trained on the table memorises. That is what differential privacy is for.
@@ -534,7 +535,7 @@ compare.round(3)
 # %% tags=["nbval-ignore-output"]
 for name, decision in [("before", before), ("after", after)]:
     print(f"{name:6s}: accuracy {metrics.accuracy(y_true, decision):.4f}, "
-          f"TPR gap {fairness.equalized_odds_difference(y_true, decision, test_rows['sex']):.3f} (equalised odds diff.), "
+          f"equalised-odds difference {fairness.equalized_odds_difference(y_true, decision, test_rows['sex']):.3f}, "
           f"selection-rate gap {fairness.demographic_parity_difference(y_true, decision, test_rows['sex']):.3f}")
 cost = metrics.accuracy(y_true, before) - metrics.accuracy(y_true, after)
 print(f"accuracy cost of the mitigation: {100 * cost:.2f} points")
@@ -688,6 +689,7 @@ def show(headline_index=0, view="integrated gradients"):
                               cmap="RdBu_r" if view == "integrated gradients" else "Greens",
                               title=f"{view}: predicted {CLASSES[item['target']]} "
                                     f"(p = {item['probs'][item['target']]:.2f})")
+    fig.tight_layout()
     plt.show()
 
 
