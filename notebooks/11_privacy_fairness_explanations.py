@@ -611,7 +611,7 @@ val_acc = metrics.accuracy(val.labels, predict_texts(model, tokenize(tokenizer, 
                                                       device=device).argmax(1))
 print(f"fine-tuned on {len(news)} rows in {time.perf_counter() - start:.0f} s; validation accuracy {val_acc:.3f}")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def explain_headline(text, target=None, steps=32):
     """IG of one headline's word pieces: tokens, per-token scores, the explained class and the parts."""
     enc = tokenizer(text, return_tensors="pt", truncation=True, max_length=64)
