@@ -208,9 +208,10 @@ bml.check(mia["memorising network"][0] > mia["regularised linear model"][0], Tru
 #
 # ## 3. Differential privacy and DP-SGD, from scratch
 #
-# A training algorithm $M$ is **$(\varepsilon, \delta)$-differentially private**
-# (差分隐私; Dwork & Roth 2014, [ref:dwork2014]) if for any two data sets $D, D'$ that
-# differ in one row and any set $S$ of possible trained models,
+# **Differential privacy** (差分隐私) makes that promise precise (Dwork & Roth 2014,
+# [ref:dwork2014]). A training algorithm $M$ is $(\varepsilon, \delta)$-differentially
+# private if for any two data sets $D, D'$ that differ in one row and any set $S$ of
+# possible trained models,
 #
 # $$P[M(D) \in S] \le e^{\varepsilon}\, P[M(D') \in S] + \delta .$$
 #
@@ -220,8 +221,8 @@ bml.check(mia["memorising network"][0] > mia["regularised linear model"][0], Tru
 # membership attack: its advantage is at most $e^\varepsilon - 1 + \delta$ and shrinks to
 # 0 with $\varepsilon$.
 #
-# **DP-SGD** (Abadi et al. 2016, [ref:abadi2016]) makes gradient descent private. For a
-# batch $B$ of rows, with clipping norm $C$ and noise multiplier $\sigma$:
+# **DP-SGD** (差分隐私随机梯度下降) makes gradient descent private (Abadi et al. 2016,
+# [ref:abadi2016]). For a batch $B$ of rows, with clipping norm $C$ and noise multiplier $\sigma$:
 #
 # $$g_i = \nabla_\theta\, \ell(x_i, y_i), \qquad
 #   \tilde g_i = g_i \cdot \min\!\Big(1, \frac{C}{\lVert g_i \rVert}\Big), \qquad
@@ -394,8 +395,8 @@ print(key)
 #
 # **Tables.** Adult has no names, but it has **quasi-identifiers** (准标识符): columns that
 # are harmless alone and identifying together, such as age, sex, race, country of birth and
-# marital status. A table is **k-anonymous** (k-匿名; Sweeney 2002, [ref:sweeney2002]) when
-# every row shares its quasi-identifiers with at least $k-1$ others. Our table:
+# marital status. **k-anonymity** (k-匿名) asks that every row share its quasi-identifiers
+# with at least $k-1$ others (Sweeney 2002, [ref:sweeney2002]). Our table:
 
 # %%
 QUASI = ["age", "sex", "race", "native_country", "marital_status", "education"]
@@ -460,8 +461,8 @@ print("candidate rows per registered person now (0: their row was suppressed):",
 #   **false-positive rate** $\mathrm{FPR}_g = P(\hat y = 1 \mid y = 0, g)$.
 #
 # **Demographic parity** (人口统计均等) asks for equal selection rates; its *difference*
-# is the largest minus the smallest over the groups. **Equalised odds** (均等化几率;
-# Hardt et al. 2016, [ref:hardt2016]) asks for equal TPR *and* FPR; its difference is the
+# is the largest minus the smallest over the groups. **Equalised odds** (均等化几率)
+# asks for equal TPR *and* FPR (Hardt et al. 2016, [ref:hardt2016]); its difference is the
 # larger of the two gaps. They are different promises, and when the groups' base rates
 # differ (here 31% vs 10% of men vs women earn >50K), no classifier short of a perfect
 # one meets both.
@@ -575,9 +576,9 @@ bml.check(bool(proxy_auc > 0.9), True, "the remaining columns reveal sex (ROC AU
 #
 # ## 6. Explanations: integrated gradients on a fine-tuned encoder
 #
-# Why did a model file a headline under Business? **Integrated gradients** (积分梯度;
-# Sundararajan et al. 2017, [ref:sundararajan2017]) gives each input feature a share of
-# the output. With $F$ the score of the class to explain, $x$ the input and $x'$ a
+# Why did a model file a headline under Business? **Integrated gradients** (积分梯度)
+# gives each input feature a share of the output (Sundararajan et al. 2017,
+# [ref:sundararajan2017]). With $F$ the score of the class to explain, $x$ the input and $x'$ a
 # *baseline* that means "no information":
 #
 # $$\mathrm{IG}_j(x) = (x_j - x'_j) \int_0^1 \frac{\partial F\big(x' + \alpha (x - x')\big)}{\partial x_j}\, d\alpha
@@ -697,7 +698,7 @@ widgets.interact(show, headline_index=widgets.IntSlider(value=0, min=0, max=len(
                  view=widgets.ToggleButtons(options=["integrated gradients", "attention"], description="show"));
 
 # %% [markdown]
-# **Attention is not explanation** (Jain & Wallace 2019, [ref:jain2019]). Attention
+# *Attention is not explanation*, as Jain & Wallace (2019, [ref:jain2019]) put it. Attention
 # weights say where each layer *looked*, not what changed the output; they can be
 # reshuffled with little effect on the prediction. On one headline, side by side, and
 # the rank agreement (Kendall's $\tau$: 1 same order, 0 unrelated) over the word pieces
@@ -730,7 +731,7 @@ print("Kendall tau between |IG| and attention, per headline:", np.round(taus, 2)
 #
 # *This is orientation, not legal advice; the texts are linked.*
 #
-# **GDPR** (Regulation (EU) 2016/679, [ref:eu2016]), the EU's data-protection law, applies
+# **GDPR**, Regulation (EU) 2016/679 [ref:eu2016], the EU's data-protection law, applies
 # to personal data, including training data about people:
 # - *Purpose limitation* (Art. 5(1)(b)): data collected for one purpose may not be reused
 #   for an incompatible one; training a model is a purpose that must be stated.
@@ -744,7 +745,7 @@ print("Kendall tau between |IG| and attention, per headline:", np.round(taus, 2)
 # - Anonymous data is outside the GDPR; pseudonymised data is not (Recital 26), and
 #   "anonymised" must survive joins like the one in section 4.
 #
-# **The EU AI Act** (Regulation (EU) 2024/1689, [ref:eu2024]) sorts AI systems by risk:
+# **The EU AI Act**, Regulation (EU) 2024/1689 [ref:eu2024], sorts AI systems by risk:
 # *unacceptable* (banned, Art. 5: e.g. social scoring by public authorities, manipulative
 # techniques); *high-risk* (Annex III: e.g. hiring, credit scoring, education, essential
 # services; data governance, documentation, human oversight, accuracy and robustness
