@@ -67,7 +67,7 @@ def installed(venv: Path) -> dict[str, str]:
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import colab_install; "
             "print(json.dumps(colab_install.installed()))")
     out = subprocess.run([str(python(venv)), "-c", code, str(ROOT / "tools")], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, cwd=venv).stdout  # not the checkout: its egg-info
     return json.loads(out)
 
 
@@ -83,8 +83,9 @@ def ensure(log=print) -> Path:
     log(f"colab_env: building the Colab-like environment in {venv} (once) ...")
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        *COLAB_PINS], check=True)
+        with (venv / "build.log").open("w") as log_file:  # pip's index warnings: kept out of the test output
+            subprocess.run([str(python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                            *COLAB_PINS], check=True, stdout=log_file, stderr=subprocess.STDOUT)
         stamp.write_text(json.dumps(installed(venv), indent=1, sort_keys=True))
     except BaseException:
         shutil.rmtree(venv, ignore_errors=True)
