@@ -255,7 +255,7 @@ def test_widgets_render_and_redraw(lab, browser, notebook):
         assert sliders, f"{notebook.name}: no slider whose cell output shows an image inside a widget"
         for slider in sliders:
             _move_slider(page, slider["index"])
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90  # a busy machine (two workers, other jobs) redraws slowly
             while time.monotonic() < deadline:
                 now = _widget_images(page)[slider["index"]]["src"]
                 if now and now != slider["src"]:
