@@ -14,8 +14,9 @@ notebook runs once, under nbval, in the Colab-like kernel; see tests/test_colab.
 Here the question is whether the widgets render and answer in JupyterLab 4 with
 ipywidgets 8. Chapter 00, the tour of every kind of widget the course uses (sliders,
 live plots, progress bars), runs whole. Every other widget notebook runs from its
-first cell down to its first cell that builds a slider (the copy the browser opens is
-cut after that cell; the repository's notebook is untouched), and that slider is moved.
+first cell down to its first cell that builds a slider and then to the first cell that shows it
+(``interact``, ``interactive_output`` or ``display``; the copy the browser opens is cut
+after that cell, the repository's notebook is untouched), and those sliders are moved.
 So the browser never repeats a chapter's heavy training that comes after its first
 explore widget, which keeps the test command inside its 15 minutes with chapters
 00-13. The chapter's later widgets are the same widget kinds, executed by nbval.
@@ -47,16 +48,19 @@ RUN_TIMEOUT_S = 600
 # Self-checks are nbval's job; here: widgets that fail to render, and exceptions.
 ERROR_PATTERNS = re.compile(r"Error displaying widget|Traceback \(most recent call last\)")
 SLIDER = re.compile(r"\b(IntSlider|FloatSlider|FloatLogSlider|SelectionSlider|IntRangeSlider|FloatRangeSlider)\(")
+SHOWN = re.compile(r"\b(interact|interactive|interactive_output|display)\(")  # where a built slider is shown
 WHOLE = ("00_",)  # notebooks the browser runs whole
 
 
 def browser_copy(notebook: Path, destination: Path) -> None:
-    """Write the copy of ``notebook`` the browser opens: whole for chapter 00, else cut after its first slider cell."""
+    """Write the copy of ``notebook`` the browser opens: whole for chapter 00, else cut after its first shown slider."""
     nb = nbformat.read(notebook, as_version=4)
     if not notebook.stem.startswith(WHOLE):
-        first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and SLIDER.search(c.source)), None)
-        if first is not None:
-            nb.cells = nb.cells[: first + 1]
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        built = next((i for i in code if SLIDER.search(nb.cells[i].source)), None)
+        shown = next((i for i in code if built is not None and i >= built and SHOWN.search(nb.cells[i].source)), None)
+        if shown is not None:
+            nb.cells = nb.cells[: shown + 1]
     nbformat.write(nb, destination)
 
 
