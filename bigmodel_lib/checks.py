@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,9 @@ class CheckFailed(AssertionError):
 
 
 def _strict() -> bool:
-    flags = (os.environ.get("BIGMODEL_TESTING", ""), os.environ.get("CI", ""))
-    return any(flag.strip().lower() not in ("", "0", "false", "no") for flag in flags)
+    from bigmodel_lib.env import testing
+
+    return testing()
 
 
 def _as_array(value: Any) -> np.ndarray | None:

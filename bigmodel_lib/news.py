@@ -489,9 +489,9 @@ def load_news(
 
 def _load(split: str, source: str | None) -> NewsSplit:
     """The split from the named source, or from the first available one when ``None``."""
-    from bigmodel_lib.env import network_allowed
+    from bigmodel_lib.env import ag_news_dir, network_allowed
 
-    if source == "ag_news_dir" or (source is None and os.environ.get(AG_NEWS_ENV, "").strip()):
+    if source == "ag_news_dir" or (source is None and ag_news_dir() is not None):
         return _from_ag_news_dir(split)
     if source == "datasets":
         return _from_datasets(split)
@@ -506,13 +506,15 @@ def _load(split: str, source: str | None) -> NewsSplit:
 
 
 def _from_ag_news_dir(split: str) -> NewsSplit:
-    value = os.environ.get(AG_NEWS_ENV, "").strip()
-    if not value:
+    from bigmodel_lib.env import ag_news_dir
+
+    folder = ag_news_dir()
+    if folder is None:
         raise ValueError(
             f"source='ag_news_dir' needs ${AG_NEWS_ENV} to name a folder holding AG News's "
             "train.csv (and optionally test.csv)"
         )
-    folder = Path(value).expanduser()
+    value = str(folder)
     train_file, test_file = folder / "train.csv", folder / "test.csv"
     if not train_file.is_file():
         why = ("" if folder.is_dir() else

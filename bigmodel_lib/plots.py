@@ -9,7 +9,6 @@ an ``ipywidgets.Output`` it draws into that widget, so a slider's callback can f
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +24,9 @@ _NUMBER = "a number or a one-element tensor"
 
 def live_frontend() -> bool:
     """True inside a Jupyter kernel that a person is watching (not a test run or a script)."""
-    if os.environ.get("BIGMODEL_TESTING", "").strip().lower() not in ("", "0", "false", "no"):
+    from bigmodel_lib.env import testing
+
+    if testing():
         return False
     try:
         from IPython import get_ipython

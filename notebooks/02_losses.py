@@ -35,22 +35,25 @@
 # - the mistakes popular code makes with these losses, and how to catch them.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
-import bigmodel_lib as bml
 
 # %matplotlib inline
 import inspect
@@ -68,10 +71,6 @@ from bigmodel_lib.losses import (
     gan_generator_loss,
     mse,
 )
-
-device = bml.setup(seed=0)
-# Every network in this chapter is tiny: extra CPU threads only add overhead here.
-torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1. Mean squared error: a regression and its loss surface

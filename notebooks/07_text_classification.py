@@ -35,26 +35,26 @@
 # - why a dense layer on the LSTM's per-time-step outputs is the wrong classifier.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %% tags=["nbval-ignore-output"]
 import itertools
 from collections import Counter
 
@@ -72,11 +72,9 @@ from bigmodel_lib.text import (
 )
 from bigmodel_lib.train import fit, predict
 
-if device.type == "cpu":
-    # An LSTM multiplies small matrices one time step after another. Split across CPU
-    # threads, each product costs more in coordination than it saves: one thread is
-    # about as fast on an idle laptop and many times faster on a busy machine.
-    torch.set_num_threads(1)
+# On the CPU the setup cell asked for one thread (threads=1): an LSTM multiplies small
+# matrices one time step after another, and split across threads each product costs more
+# in coordination than it saves (as fast on an idle laptop, many times faster on a busy one).
 print(f"torch threads: {torch.get_num_threads()}")
 
 # %% [markdown]

@@ -40,26 +40,26 @@
 #   encoder, and when it wrecks it.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=2)
+
+# %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %% tags=["nbval-ignore-output"]
 import re
 import time
 import unicodedata
@@ -83,8 +83,6 @@ from bigmodel_lib.plots import LivePlot
 # AG News (through the `datasets` library) and the classic GPU recipe.
 MODEL_NAME = bml.pick(default="minilm", gpu="bert-base-uncased")
 CONFIG = bml.pick(default=CPU_DEFAULTS, gpu=GPU_DEFAULTS)
-if device.type == "cpu":
-    torch.set_num_threads(min(2, os.cpu_count() or 1))  # see benchmarks/NOTES.md
 AMP = CONFIG.amp_on(device)  # "auto": 16-bit where this device computes it natively (section 5)
 print(f"model {MODEL_NAME!r} on {device.type}, {torch.get_num_threads()} CPU threads, mixed precision {AMP}")
 print(CONFIG)

@@ -193,3 +193,44 @@ def test_the_foundation_is_one_import_away():
     assert bml.PROFILES == ("default", "gpu")
     device = bml.setup(seed=3, quiet=True)
     assert isinstance(device, torch.device)
+@pytest.mark.parametrize(("testing", "ci", "expected"), [
+    ("1", "", True), ("", "true", True), ("", "", False), ("0", "no", False),
+    (" False ", "", False), ("yes", "0", True),
+])
+def test_testing_reads_bigmodel_testing_and_ci(monkeypatch, testing, ci, expected):
+    monkeypatch.setenv("BIGMODEL_TESTING", testing)
+    monkeypatch.setenv("CI", ci)
+    assert env.testing() is expected
+
+
+def test_ag_news_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("BIGMODEL_AG_NEWS_DIR", raising=False)
+    assert env.ag_news_dir() is None
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", "  ")
+    assert env.ag_news_dir() is None
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", f" {tmp_path} ")
+    assert env.ag_news_dir() == tmp_path
+    monkeypatch.setenv("BIGMODEL_AG_NEWS_DIR", "~/news")
+    assert env.ag_news_dir() == env.Path("~/news").expanduser()
+
+
+def test_setup_without_threads_keeps_torchs_setting(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        env.setup(seed=0, threads=None, quiet=True)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_only_env_reads_the_course_variables():
+    """BIGMODEL_TESTING and BIGMODEL_AG_NEWS_DIR are read in one place: bigmodel_lib/env.py."""
+    import re
+
+    library = env.REPO_ROOT / "bigmodel_lib"
+    readers = sorted(path.name for path in library.glob("*.py") if path.name != "env.py"
+                     and re.search(r"environ(\.get)?[\[(]\s*[\"'](BIGMODEL_TESTING|BIGMODEL_AG_NEWS_DIR|CI)[\"']|"
+                                   r"environ(\.get)?[\[(]\s*AG_NEWS_ENV", path.read_text()))
+    assert readers == []
