@@ -39,31 +39,30 @@
 # - to look at real attention maps, and why they are not explanations.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
 import bigmodel_lib as bml
 
-device = bml.setup(seed=0)
+device = bml.setup(seed=0, threads=2)
 
 # %% tags=["nbval-ignore-output"]
 import math
 import time
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
 import torch.nn.functional as F
 
 from bigmodel_lib.checks import CheckFailed
@@ -77,8 +76,6 @@ from bigmodel_lib.transformer import (
 
 # The packaged MiniLM offline (default profile); bert-base-uncased from the hub on a GPU.
 MODEL_NAME = bml.pick(default="minilm", gpu="bert-base-uncased")
-if device.type == "cpu":
-    torch.set_num_threads(min(2, os.cpu_count() or 1))  # one per core of a 2-core laptop or CI runner
 print(f"model {MODEL_NAME!r}, timings on {device.type}, {torch.get_num_threads()} CPU threads")
 
 # %% [markdown]

@@ -39,24 +39,20 @@
 # - which rules (GDPR, the EU AI Act) touch training data and models, in one page.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
 import bigmodel_lib as bml
 
-device = bml.setup(seed=0)
+device = bml.setup(seed=0, threads=1)
 
 # %% tags=["nbval-ignore-output"]
 import copy
@@ -64,7 +60,10 @@ import time
 import warnings
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
 import torch.nn.functional as F
 from captum.attr import IntegratedGradients
 from fairlearn.metrics import (MetricFrame, demographic_parity_difference as fl_dpd,
@@ -83,9 +82,6 @@ from bigmodel_lib.finetune import FinetuneConfig, finetune, predict_texts, token
 from bigmodel_lib.models import load_pretrained_classifier, sha256_file, verify_minilm
 from bigmodel_lib.news import load_news
 
-# The models here are small: one thread is fastest (threads cost more than they save on
-# small matrices, and far more on a busy machine).
-torch.set_num_threads(1)
 warnings.filterwarnings("ignore", message="Full backward hook is firing")  # Opacus, harmless here
 warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")  # RDP accountant
 print(f"{torch.get_num_threads()} CPU thread")
