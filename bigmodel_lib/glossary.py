@@ -25,6 +25,9 @@ from pathlib import Path
 
 GLOSSARY_CSV = Path(__file__).resolve().parent.parent / "data" / "glossary.csv"
 COLUMNS = ("term", "中文", "chapter", "definition", "定义")
+# An English definition that ends with an abbreviation in parentheses, "... (SGD).", makes
+# the abbreviation a name of the term too: lookup("SGD") finds "stochastic gradient descent".
+ABBREVIATION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]*)\)\.?$")
 
 
 class NotInGlossary(KeyError):
@@ -51,9 +54,11 @@ class Entry:
 
 def normalize(text: str) -> str:
     """The key two names are compared by: NFKC (full width → half width), case-folded,
-    hyphens, underscores and runs of white space made one space, trimmed."""
+    hyphens, underscores and runs of white space made one space, "-isation" spelled
+    "-ization", trimmed."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[\s\-_‐‑–—]+", " ", text)
+    text = text.replace("isation", "ization")  # British and American spellings meet
     return text.strip()
 
 
@@ -85,6 +90,10 @@ def _index(path: str | Path | None = None) -> dict[str, Entry]:
     for entry in load_glossary(path):
         for name in (entry.term, entry.zh):
             index.setdefault(normalize(name), entry)
+    for entry in load_glossary(path):  # abbreviations come after the names, never override one
+        alias = ABBREVIATION.search(entry.definition)
+        if alias:
+            index.setdefault(normalize(alias.group(1)), entry)
     return index
 
 
@@ -104,15 +113,18 @@ def _check_query(term: object) -> str:
 def lookup(term: str, path: str | Path | None = None) -> Entry:
     """The glossary entry whose English or Chinese name is ``term``.
 
-    Matching ignores case, full/half width (NFKC) and the difference between spaces,
-    hyphens and underscores: ``lookup("Cross Entropy")``, ``lookup("ｃｒｏｓｓ-entropy")`` and
-    ``lookup("交叉熵")`` give the same entry. A miss raises ``NotInGlossary`` (a ``KeyError``) with up to
-    three suggestions ("did you mean …").
+    Matching ignores case, full/half width (NFKC), the difference between spaces,
+    hyphens and underscores, a final plural "s"/"es" and "-isation"/"-ization":
+    ``lookup("Cross Entropy")``, ``lookup("ｃｒｏｓｓ-entropy")`` and ``lookup("交叉熵")`` give
+    the same entry. An abbreviation that closes the English definition, "... (SGD).",
+    works as a name. A miss raises ``NotInGlossary`` (a ``KeyError``) with up to three
+    suggestions ("did you mean …").
     """
     key = _check_query(term)
     index = _index(path)
-    if key in index:
-        return index[key]
+    for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+        if candidate in index:  # a plural ("logits", "parameters") finds its singular
+            return index[candidate]
     close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.6)
     names = []
     for c in close:

@@ -171,3 +171,16 @@ def test_cache_reads_the_file_once():
     lookup("loss function")
     lookup("梯度")
     assert glossary.load_glossary.cache_info().misses == 1
+
+
+@pytest.mark.parametrize("query, term", [
+    ("SGD", "stochastic gradient descent"), ("mse", "mean squared error"), ("LayerNorm", "layer normalization"),
+    ("logits", "logit"), ("Parameters", "parameter"), ("exponential moving averages", "exponential moving average"),
+    ("Bayesian optimisation", "Bayesian optimization"), ("loss", None),
+])
+def test_abbreviations_plurals_and_spellings(query, term):
+    if term is None:  # "loss" is not a term on its own, and must not become "los"
+        with pytest.raises(KeyError, match="loss function"):
+            lookup(query)
+    else:
+        assert lookup(query).term == term
