@@ -125,20 +125,22 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
         if candidate in index:  # a plural ("logits", "parameters") finds its singular
             return index[candidate]
-    close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.6)
-    names = []
-    for c in close:
-        e = index[c]
+    # Suggestions: names that contain the query first ("loss" → "loss function"), then
+    # names spelled alike ("dropot" → "dropout").
+    candidates = search(term, path, limit=3) + [index[c] for c in difflib.get_close_matches(key, list(index), n=3)]
+    names: list[str] = []
+    for e in candidates:
         name = f"{e.term} ({e.zh})"
-        if name not in names:
+        if name not in names and len(names) < 3:
             names.append(name)
     hint = f" Did you mean: {', '.join(names)}?" if names else " Browse the whole glossary in chapter 13."
     raise NotInGlossary(f"{term!r} is not in the glossary.{hint}")
 
 
 def search(query: str, path: str | Path | None = None, limit: int = 10) -> list[Entry]:
-    """Entries whose English or Chinese name contains ``query`` (normalized), exact
-    matches first; an empty query gives an empty list. The appendix's search box uses it."""
+    """Entries whose English or Chinese name contains ``query`` (normalized): exact
+    matches first, then names that start with it, shorter names first; an empty query
+    gives an empty list. The appendix's search box uses it."""
     if not isinstance(query, str):
         raise TypeError(f"search() needs a string, got {type(query).__name__}.")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -147,7 +149,8 @@ def search(query: str, path: str | Path | None = None, limit: int = 10) -> list[
     if not key:
         return []
     hits = [e for e in load_glossary(path) if key in normalize(e.term) or key in normalize(e.zh)]
-    hits.sort(key=lambda e: (key not in (normalize(e.term), normalize(e.zh)), len(e.term)))
+    names = lambda e: (normalize(e.term), normalize(e.zh))  # noqa: E731
+    hits.sort(key=lambda e: (key not in names(e), not any(n.startswith(key) for n in names(e)), len(e.term)))
     return hits[:limit]
 
 
