@@ -159,8 +159,10 @@ INTRODUCED = re.compile(r"\*\*([^*\n]+?)\*\* \(([^()\n]*[\u4e00-\u9fff][^()\n]*)
 
 
 def introduced_terms(markdown: str) -> list[tuple[str, str]]:
-    """The ``(term, 中文)`` pairs a chapter's markdown introduces with ``**term** (中文)``."""
-    return [(m.group(1).strip(), m.group(2).strip()) for m in INTRODUCED.finditer(markdown)]
+    """The ``(term, 中文)`` pairs a chapter's markdown introduces with ``**term** (中文)``;
+    text in code spans (`` `**term** (中文)` ``, the rule written out) introduces nothing."""
+    prose = re.sub(r"`[^`\n]*`", "", markdown)
+    return [(m.group(1).strip(), m.group(2).strip()) for m in INTRODUCED.finditer(prose)]
 
 
 def chapter_markdown(path: str | Path) -> str:

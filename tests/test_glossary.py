@@ -133,7 +133,8 @@ def test_a_broken_csv_is_reported(tmp_path):
 
 def test_the_rule_for_introduced_terms():
     md = ("The **learning rate** (学习率) sets the step. **Exercise 1.** (by hand) is no term; "
-          "**bold** alone is no term; **ROC curve** (ROC 曲线) is; **x**(没有空格) is not.")
+          "**bold** alone is no term; **ROC curve** (ROC 曲线) is; **x**(没有空格) is not; "
+          "the rule in code, `**term** (中文名)`, is not.")
     assert introduced_terms(md) == [("learning rate", "学习率"), ("ROC curve", "ROC 曲线")]
 
 
