@@ -242,7 +242,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # ## 4. Momentum
 #
 # In the valley of section 1, consecutive gradients across the valley point in
-# opposite directions, while those along it agree. **Momentum** (动量) keeps a running sum of
+# opposite directions, while those along it agree. **Momentum** keeps a running sum of
 # past gradients, a *velocity* $b$ (PyTorch calls it the momentum buffer), and steps
 # along it:
 #
@@ -251,7 +251,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # with momentum $\mu \in [0, 1)$ (typically 0.9), dampening $\tau$ (usually 0) and
 # $b_1 = g_1$. Opposite gradients cancel in $b$; agreeing ones add up. With a constant
 # gradient $g$ the velocity tends to $g/(1-\mu)$: momentum 0.9 takes steps ten times
-# longer than $\eta g$ on a steady slope. **Nesterov momentum** (Nesterov 动量) steps along
+# longer than $\eta g$ on a steady slope. **Nesterov** momentum steps along
 # $g_t + \mu\, b_t$ instead: a look at where the velocity is about to carry us.
 #
 # First the steady slope: on $f(x, y) = x + y$ the gradient is always $(1, 1)$.
