@@ -90,7 +90,7 @@ def human(x, unit=""):
 #
 # A neural network is a function with adjustable numbers, its **parameters** (参数), the weights
 # and biases. A model is *big* when it has billions of them, stacked in many layers
-# (**depth**), and when it was pretrained, by **pretraining** (预训练): trained once, at great cost, on a huge
+# (**depth**), and when it went through **pretraining** (预训练): trained once, at great cost, on a huge
 # general corpus (web pages, books, code) to predict missing or next words, and then
 # adapted cheaply to many tasks (chapter 08 fine-tunes one on news topics).
 #
