@@ -185,3 +185,12 @@ def test_abbreviations_plurals_and_spellings(query, term):
             lookup(query)
     else:
         assert lookup(query).term == term
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_title_has_a_chinese_subtitle(notebook):
+    """The title line ``# NN · Title`` is followed by one line ``*中文：……*`` (chapter 13's bridge)."""
+    lines = chapter_markdown(notebook).splitlines()
+    assert re.fullmatch(rf"# {notebook.name[:2]} · .+", lines[0]), f"{notebook.name}: title line is {lines[0]!r}"
+    assert re.fullmatch(r"\*中文：[^*]+\*", lines[1]) and HAN.search(lines[1]), (
+        f"{notebook.name}: the line under the title must be '*中文：……*', got {lines[1]!r}")
