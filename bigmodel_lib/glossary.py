@@ -54,11 +54,11 @@ class Entry:
 
 def normalize(text: str) -> str:
     """The key two names are compared by: NFKC (full width → half width), case-folded,
-    hyphens, underscores and runs of white space made one space, "-isation" spelled
-    "-ization", trimmed."""
+    hyphens, underscores and runs of white space made one space, British "-ise",
+    "-ised", "-isation" … spelled "-ize", "-ized", "-ization", trimmed."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[\s\-_‐‑–—]+", " ", text)
-    text = text.replace("isation", "ization")  # British and American spellings meet
+    text = re.sub(r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations)\b", r"iz\1", text)  # British -ise meets -ize
     return text.strip()
 
 
@@ -114,7 +114,7 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     """The glossary entry whose English or Chinese name is ``term``.
 
     Matching ignores case, full/half width (NFKC), the difference between spaces,
-    hyphens and underscores, a final plural "s"/"es" and "-isation"/"-ization":
+    hyphens and underscores, a final plural "s"/"es" and British/American "-ise"/"-ize":
     ``lookup("Cross Entropy")``, ``lookup("ｃｒｏｓｓ-entropy")`` and ``lookup("交叉熵")`` give
     the same entry. An abbreviation that closes the English definition, "... (SGD).",
     works as a name. A miss raises ``NotInGlossary`` (a ``KeyError``) with up to three

@@ -85,7 +85,7 @@ print(f"font for Chinese in figures: {FONT or 'none found, figures use English l
 # term, its standard Chinese name, the chapter that defines it, and a one-line definition
 # in each language. `bigmodel_lib.glossary.lookup(term)` finds a row by either name. It
 # ignores case and character width (NFKC turns full-width `ＡＤＡＭ` into `ADAM`), treats
-# spaces, hyphens and underscores alike, accepts a plural and the British "-isation",
+# spaces, hyphens and underscores alike, accepts a plural and British spellings ("-ise"),
 # and takes an abbreviation that closes the English definition ("SGD", "MSE"). A miss
 # says so and suggests the closest names.
 #

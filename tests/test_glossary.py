@@ -177,11 +177,12 @@ def test_cache_reads_the_file_once():
 @pytest.mark.parametrize("query, term", [
     ("SGD", "stochastic gradient descent"), ("mse", "mean squared error"), ("LayerNorm", "layer normalization"),
     ("logits", "logit"), ("Parameters", "parameter"), ("exponential moving averages", "exponential moving average"),
-    ("Bayesian optimisation", "Bayesian optimization"), ("loss", None),
+    ("Bayesian optimisation", "Bayesian optimization"), ("equalised odds", "equalized odds"),
+    ("regularisation", "regularization"), ("noise", None), ("loss", None),
 ])
 def test_abbreviations_plurals_and_spellings(query, term):
-    if term is None:  # "loss" is not a term on its own, and must not become "los"
-        with pytest.raises(KeyError, match="loss function"):
+    if term is None:  # not terms on their own; "loss" must not become "los"
+        with pytest.raises(KeyError, match="not in the glossary"):
             lookup(query)
     else:
         assert lookup(query).term == term
