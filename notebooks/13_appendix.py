@@ -292,7 +292,7 @@ with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
 # | # | Article (原文) | What it says | What is right | Where the course shows it |
 # |---|---|---|---|---|
 # | 1 | §4.1.2 优化算法, Adam | $m_t = \frac{1}{\beta_1}(m_{t-1} + \beta_1(\theta_t - \theta_{t-1}))$, the same for $v_t$ with squared differences; uses $\hat m_t, \hat v_t$ without defining them | moments of the **gradient**: $m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t$, $v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2$, and the bias correction $\hat m_t = m_t/(1-\beta_1^t)$, $\hat v_t = v_t/(1-\beta_2^t)$ [ref:kingma2015] | 03 §5 (checked step by step against `torch.optim.Adam`); the slider in this section |
-# | 2 | §4.1.2, Adam | "Adam优化器结合了SGD和动量方法" | Adam is momentum (first moment of the gradient) plus RMSProp-style per-parameter scaling by the root of the second moment | 03 §5; RMSProp and AdaGrad in 10 |
+# | 2 | §4.1.2, Adam | "Adam优化器结合了SGD和动量方法" | Adam is momentum (first moment of the gradient) plus RMSProp-style per-parameter scaling by the root of the second moment | 03 §5; RMSProp and AdaGrad in 10 §8 |
 # | 3 | §4.1.2, SGD | "SGD … 容易陷入局部最小值" | in high dimensions the critical points that slow training are mostly saddle points, not bad local minima [ref:dauphin2014]; SGD's mini-batch noise helps it leave them [ref:ge2015]; its real costs are noise and a step size bounded by curvature | 03 §2 (the $2/L$ limit), §3 (noise vs batch size) |
 # | 4 | §4.1.2, SGD | "每次迭代仅随机选择一个样本" | in practice a random mini-batch of examples | 03 §3, 05 §5 |
 # | 5 | §4.1.1 损失函数, cross-entropy | $CE = -\frac{1}{n}\sum_i y_i\log(\hat y_i)$ | a sum over the classes too: $-\frac1n\sum_i\sum_c y_{i,c}\log p_{i,c} = -\frac1n\sum_i \log p_{i,y_i}$; read with $y_i$ a class number, the article's formula ignores every example of class 0 (run below) | 02 §2, §3 |
@@ -425,19 +425,19 @@ bml.check(flops, 3.14e23, "6·N·D for GPT-3 against the paper's 3.14e23", rtol=
 #
 # | The article asks or claims | Chapter and section | What the code shows |
 # |---|---|---|
-# | **问题 1** 训练需要多少计算资源？ | 01 §3–§6 and its cost calculator; 10 | parameters counted from real configs, $C \approx 6ND$ FLOPs, 16 bytes per parameter, GPU-hours and dollars from peak FLOP/s, utilisation and a price; chapter 10 measures speed-ups on your machine |
+# | **问题 1** 训练需要多少计算资源？ | 01 §3–§6 and its cost calculator; 10 §12 | parameters counted from real configs, $C \approx 6ND$ FLOPs, 16 bytes per parameter, GPU-hours and dollars from peak FLOP/s, utilisation and a price; chapter 10 measures speed-ups on your machine |
 # | **问题 2** 如何提升泛化能力？ | 04 (all); 05 §4 (augmentation), §7 (early stopping); 06 §5, §7; 08 §2; 12 (vision) | L1/L2, weight decay, dropout and early stopping closing the train/validation gap; k-fold estimates; ensembles; pretrained vs random weights; augmentation on images where it belongs |
 # | **问题 3** 会导致数据泄露吗？ | 11 (membership inference, DP-SGD, de-identification, regulation) | a leak measured (attack AUC), then closed by DP-SGD at a stated ε; pseudonymisation and k-anonymity and what they miss; GDPR, encryption, a sha256 integrity check |
-# | **问题 4** 如何优化训练速度？ | 10 (all); 03 §5; 08 §5 | data-parallel training with `torch.distributed`, mixed precision (bf16/fp16), batch size and throughput, gradient accumulation, checkpointing, AdaGrad/RMSProp; a CPU fine-tuning recipe measured step by step |
+# | **问题 4** 如何优化训练速度？ | 10 §2 (mixed precision), §3 (batch size), §4 (accumulation), §5 (checkpointing), §6 (data parallel), §8 (AdaGrad, RMSProp); 03 §5; 08 §5 | data-parallel training with `torch.distributed`, mixed precision (bf16/fp16), batch size and throughput, gradient accumulation, checkpointing, AdaGrad/RMSProp; a CPU fine-tuning recipe measured step by step |
 # | §8.1 性能提升 | 01 §7 | scaling laws: loss as a power law of parameters and data; Chinchilla sizing |
 # | §8.1 泛化能力 | 04; 06; 08 | as question 2 |
-# | §8.1 硬件加速 (GPU, TPU) | 01 §5–§6; 10 | peak FLOP/s and memory of real GPUs; mixed precision and nccl on a GPU |
+# | §8.1 硬件加速 (GPU, TPU) | 01 §5–§6; 10 §2, §6, §11 | peak FLOP/s and memory of real GPUs; mixed precision and nccl on a GPU |
 # | §8.1 跨领域应用 | 12 | language, vision, medicine, finance, e-commerce: one real case each, with a measured number |
 # | §8.1 自主进化 (evolutionary algorithms) | not covered with code | the nearest the course comes is automated search over settings: random and Bayesian search in 06 §6 |
 # | §8.2 数据隐私和安全 | 11 | as question 3 |
 # | §8.2 算法公平性和透明度 | 11 (fairness); 06 §2, §3 | per-group rates on census data checked against fairlearn, demographic parity and equalised odds, a mitigation and its cost; per-class reports and confusion matrices |
-# | §8.2 计算资源需求 | 01; 10 | as questions 1 and 4 |
-# | §8.2 模型解释性 | 11 (integrated gradients); 09 (attention maps) | attributions checked by the completeness axiom and against captum; why attention weights are not explanations |
+# | §8.2 计算资源需求 | 01 §4–§7; 10 | as questions 1 and 4 |
+# | §8.2 模型解释性 | 11 (integrated gradients); 09 §12 (attention maps), §13 (pitfalls) | attributions checked by the completeness axiom and against captum; why attention weights are not explanations |
 # | §8.2 伦理和监管 | 01 §1 (risks); 11 (regulation) | the EU AI Act's compute threshold and risk tiers; GDPR's principles for training data |
 # | §6 实际应用场景 (NLP, vision, medicine, FinTech, e-commerce) | 12; text classification in 07, 08 | the five fields, each on real data |
 # | §3.2 模型评估与优化 | 06 | accuracy, precision, recall, F1, cross-validation, grid/random/Bayesian search |
