@@ -114,7 +114,8 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     """The glossary entry whose English or Chinese name is ``term``.
 
     Matching ignores case, full/half width (NFKC), the difference between spaces,
-    hyphens and underscores, a final plural "s"/"es" and British/American "-ise"/"-ize":
+    hyphens and underscores, a final plural "s"/"es", a participle for its noun
+    ("calibrated" finds "calibration") and British/American "-ise"/"-ize":
     ``lookup("Cross Entropy")``, ``lookup("ｃｒｏｓｓ-entropy")`` and ``lookup("交叉熵")`` give
     the same entry. An abbreviation that closes the English definition, "... (SGD).",
     works as a name. A miss raises ``NotInGlossary`` (a ``KeyError``) with up to three
@@ -122,8 +123,11 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     """
     key = _check_query(term)
     index = _index(path)
-    for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
-        if candidate in index:  # a plural ("logits", "parameters") finds its singular
+    # A plural ("logits") finds its singular, a participle ("calibrated", "regularized") its noun.
+    candidates = (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None,
+                  re.sub(r"ated$", "ation", re.sub(r"ized$", "ization", key)))
+    for candidate in candidates:
+        if candidate in index:
             return index[candidate]
     # Suggestions: names that contain the query first ("loss" → "loss function"), then
     # names spelled alike ("dropot" → "dropout").

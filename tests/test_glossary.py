@@ -178,7 +178,8 @@ def test_cache_reads_the_file_once():
     ("SGD", "stochastic gradient descent"), ("mse", "mean squared error"), ("LayerNorm", "layer normalization"),
     ("logits", "logit"), ("Parameters", "parameter"), ("exponential moving averages", "exponential moving average"),
     ("Bayesian optimisation", "Bayesian optimization"), ("equalised odds", "equalized odds"),
-    ("regularisation", "regularization"), ("noise", None), ("loss", None),
+    ("regularisation", "regularization"), ("calibrated", "calibration"), ("regularised", "regularization"),
+    ("noise", None), ("loss", None),
 ])
 def test_abbreviations_plurals_and_spellings(query, term):
     if term is None:  # not terms on their own; "loss" must not become "los"
