@@ -299,7 +299,7 @@ with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
 # | 6 | §4.1.1, adversarial loss | $AL = -\frac1n\sum_i \log D(G(x_i))$ with $x_i$ "第 i 个真实样本" | the generator maps **noise** $z$: $-\frac1n\sum_i \log D(G(z_i))$ (non-saturating); real samples enter only the discriminator's loss [ref:goodfellow2014] | 02 §6, §8 pitfall 1 |
 # | 7 | §4.1.3 正则化, L1 and L2 | "L1 Loss" $=\sum_i\sum_j \lvert w_{ij}\rvert$, "L2 Loss" $=\sum w_{ij}^2$, no $\lambda$, no data term; "通过增加模型参数的绝对值" | the penalty is added to the data loss with a strength: $\mathcal L = \mathcal L_{\text{data}} + \lambda\sum_j \lvert w_j\rvert$ (or $\lambda\sum_j w_j^2$); it *penalises* large weights, it does not increase them | 04 §2, §6 (λ slider) |
 # | 8 | §4.1.3, Dropout | $\hat w_{ij} = w_{ij}$ with probability $1-p$, else 0 | zeroing **weights** is DropConnect [ref:wan2013]; dropout zeroes **activations** and scales the kept ones by $1/(1-p)$ so their expectation is unchanged, and is off at inference [ref:srivastava2014] (run below) | 04 §4, §7 |
-# | 9 | §3.1.1 数据预处理 and FAQ 2 | data augmentation "如旋转、缩放、裁剪" for a news-classification task | rotation, scaling and cropping are image transforms; text needs label-preserving text changes (or none) | images: 12 (vision case); tabular noise: 05 §4 |
+# | 9 | §3.1.1 数据预处理 and FAQ 2 | data augmentation "如旋转、缩放、裁剪" for a news-classification task | rotation, scaling and cropping are image transforms; text needs label-preserving text changes (or none) | images: 12 §2 (vision, few labels); tabular noise: 05 §4 |
 # | 10 | §3.2.2 优化方法 and §3.3.5 | cross-validation described as one split "划分为训练集和验证集" | k-fold: k splits, every row validated exactly once, a mean and a spread; it *estimates* how well a model generalises (it does not itself lower over-fitting), and a test set is still held out | 06 §5 |
 # | 11 | §3.3.4 模型训练 | BERT fine-tuned at "学习率为 0.001" | BERT's authors fine-tune at 2e-5 to 5e-5 with warm-up [ref:devlin2019] (the course's short CPU recipe for the small MiniLM uses 2e-4); 1e-3 damages the pretrained encoder | 08 §9 (measured) |
 # | 12 | §3.3.6 结果展示 | a table of "准确率" per class (体育 0.92 …) next to precision, recall, F1 | one class has no accuracy of its own: one-vs-rest accuracy is dominated by true negatives, and per-class recall is a different number from the table's; report precision, recall, F1 and support per class, and a confusion matrix | 06 §2 ("A warning about per-class accuracy"), 08 §7 |
@@ -426,20 +426,20 @@ bml.check(flops, 3.14e23, "6·N·D for GPT-3 against the paper's 3.14e23", rtol=
 # | The article asks or claims | Chapter and section | What the code shows |
 # |---|---|---|
 # | **问题 1** 训练需要多少计算资源？ | 01 §3–§6 and its cost calculator; 10 §12 | parameters counted from real configs, $C \approx 6ND$ FLOPs, 16 bytes per parameter, GPU-hours and dollars from peak FLOP/s, utilisation and a price; chapter 10 measures speed-ups on your machine |
-# | **问题 2** 如何提升泛化能力？ | 04 (all); 05 §4 (augmentation), §7 (early stopping); 06 §5, §7; 08 §2; 12 (vision) | L1/L2, weight decay, dropout and early stopping closing the train/validation gap; k-fold estimates; ensembles; pretrained vs random weights; augmentation on images where it belongs |
+# | **问题 2** 如何提升泛化能力？ | 04 (all); 05 §4 (augmentation), §7 (early stopping); 06 §5, §7; 08 §2; 12 §2 (vision) | L1/L2, weight decay, dropout and early stopping closing the train/validation gap; k-fold estimates; ensembles; pretrained vs random weights; augmentation on images where it belongs |
 # | **问题 3** 会导致数据泄露吗？ | 11 (membership inference, DP-SGD, de-identification, regulation) | a leak measured (attack AUC), then closed by DP-SGD at a stated ε; pseudonymisation and k-anonymity and what they miss; GDPR, encryption, a sha256 integrity check |
 # | **问题 4** 如何优化训练速度？ | 10 §2 (mixed precision), §3 (batch size), §4 (accumulation), §5 (checkpointing), §6 (data parallel), §8 (AdaGrad, RMSProp); 03 §5; 08 §5 | data-parallel training with `torch.distributed`, mixed precision (bf16/fp16), batch size and throughput, gradient accumulation, checkpointing, AdaGrad/RMSProp; a CPU fine-tuning recipe measured step by step |
 # | §8.1 性能提升 | 01 §7 | scaling laws: loss as a power law of parameters and data; Chinchilla sizing |
 # | §8.1 泛化能力 | 04; 06; 08 | as question 2 |
 # | §8.1 硬件加速 (GPU, TPU) | 01 §5–§6; 10 §2, §6, §11 | peak FLOP/s and memory of real GPUs; mixed precision and nccl on a GPU |
-# | §8.1 跨领域应用 | 12 | language, vision, medicine, finance, e-commerce: one real case each, with a measured number |
+# | §8.1 跨领域应用 | 12 §1–§5, summary table §7 | language, vision, medicine, finance, e-commerce: one real case each, with a measured number |
 # | §8.1 自主进化 (evolutionary algorithms) | not covered with code | the nearest the course comes is automated search over settings: random and Bayesian search in 06 §6 |
 # | §8.2 数据隐私和安全 | 11 | as question 3 |
 # | §8.2 算法公平性和透明度 | 11 (fairness); 06 §2, §3 | per-group rates on census data checked against fairlearn, demographic parity and equalised odds, a mitigation and its cost; per-class reports and confusion matrices |
 # | §8.2 计算资源需求 | 01 §4–§7; 10 | as questions 1 and 4 |
 # | §8.2 模型解释性 | 11 (integrated gradients); 09 §12 (attention maps), §13 (pitfalls) | attributions checked by the completeness axiom and against captum; why attention weights are not explanations |
 # | §8.2 伦理和监管 | 01 §1 (risks); 11 (regulation) | the EU AI Act's compute threshold and risk tiers; GDPR's principles for training data |
-# | §6 实际应用场景 (NLP, vision, medicine, FinTech, e-commerce) | 12; text classification in 07, 08 | the five fields, each on real data |
+# | §6 实际应用场景 (NLP, vision, medicine, FinTech, e-commerce) | 12 §1 (language), §2 (vision), §3 (medicine), §4 (finance), §5 (e-commerce); text classification in 07, 08 | the five fields, each on real data |
 # | §3.2 模型评估与优化 | 06 | accuracy, precision, recall, F1, cross-validation, grid/random/Bayesian search |
 
 # %% [markdown]
