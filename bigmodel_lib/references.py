@@ -80,7 +80,10 @@ def cited_keys(text: str) -> list[str]:
 
 
 def format_authors(authors: str, most: int = 3) -> str:
-    """``"Family, Given and Family, Given"`` as ``"G. Family, G. Family"``, ``"et al."`` past ``most``."""
+    """``"Family, Given and Family, Given"`` as ``"G. Family, G. Family"``, ``"et al."`` past ``most``;
+    an institution in braces, ``{European Parliament and Council}``, as it is written."""
+    if authors.startswith("{") and authors.endswith("}"):
+        return delatex(authors)
     people = [p.strip() for p in delatex(authors).split(" and ")]
     names = []
     for p in people:

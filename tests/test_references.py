@@ -90,6 +90,8 @@ def test_format_reference():
     assert "Ł. Kaiser" not in line  # only three authors are named
     assert format_authors("Hochreiter, Sepp and Schmidhuber, J{\\\"u}rgen") == "S. Hochreiter, J. Schmidhuber"
     assert "doi.org/10.1162" in format_reference("hochreiter1997", BIB["hochreiter1997"])
+    assert format_authors("{European Parliament and Council of the European Union}") == (
+        "European Parliament and Council of the European Union")
 
 
 def test_load_bib_rejects_a_duplicate_and_a_broken_line(tmp_path):
