@@ -10,7 +10,9 @@ non-string raises a ``ValueError`` or ``TypeError`` that says what is expected.
 
 The rule the appendix's test enforces: a chapter *introduces* a term where its markdown
 writes the term in bold immediately followed by a Chinese name in parentheses,
-``**term** (中文名)``; every such pair must be a row of the glossary with that Chinese name.
+``**term** (中文名)`` (a citation may follow the name after a semicolon or comma:
+``**k-anonymous** (k-匿名; Sweeney 2002)``); every such pair must be a row of the glossary
+with that Chinese name.
 """
 
 from __future__ import annotations
@@ -114,8 +116,9 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     """The glossary entry whose English or Chinese name is ``term``.
 
     Matching ignores case, full/half width (NFKC), the difference between spaces,
-    hyphens and underscores, a final plural "s"/"es", a participle for its noun
-    ("calibrated" finds "calibration") and British/American "-ise"/"-ize":
+    hyphens and underscores, a final plural ("-s", "-es", "-ies"), an adjective or
+    participle for its noun ("k-anonymous" finds "k-anonymity", "calibrated" finds
+    "calibration") and British/American "-ise"/"-ize":
     ``lookup("Cross Entropy")``, ``lookup("ｃｒｏｓｓ-entropy")`` and ``lookup("交叉熵")`` give
     the same entry. An abbreviation that closes the English definition, "... (SGD).",
     works as a name. A miss raises ``NotInGlossary`` (a ``KeyError``) with up to three
@@ -123,8 +126,10 @@ def lookup(term: str, path: str | Path | None = None) -> Entry:
     """
     key = _check_query(term)
     index = _index(path)
-    # A plural ("logits") finds its singular, a participle ("calibrated", "regularized") its noun.
+    # A plural ("logits", "proxies") finds its singular, an adjective or participle its noun
+    # ("k-anonymous" → "k-anonymity", "calibrated" → "calibration").
     candidates = (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None,
+                  re.sub(r"ies$", "y", key), re.sub(r"ous$", "ity", key),
                   re.sub(r"ated$", "ation", re.sub(r"ized$", "ization", key)))
     for candidate in candidates:
         if candidate in index:
@@ -158,13 +163,16 @@ def search(query: str, path: str | Path | None = None, limit: int = 10) -> list[
     return hits[:limit]
 
 
-# The "introduces a term" rule: bold text, one space, then parentheses holding Chinese.
-INTRODUCED = re.compile(r"\*\*([^*\n]+?)\*\* \(([^()\n]*[\u4e00-\u9fff][^()\n]*)\)")
+# The "introduces a term" rule: bold text, one space, then parentheses that open with the
+# Chinese name; what follows a semicolon or comma inside them (a citation) is not part of it:
+# **k-anonymous** (k-匿名; Sweeney 2002, [ref:sweeney2002]) introduces ("k-anonymous", "k-匿名").
+INTRODUCED = re.compile(r"\*\*([^*\n]+?)\*\* \(([^()\n;；,，]*[\u4e00-\u9fff][^()\n;；,，]*)[)；;，,]")
 
 
 def introduced_terms(markdown: str) -> list[tuple[str, str]]:
-    """The ``(term, 中文)`` pairs a chapter's markdown introduces with ``**term** (中文)``;
-    text in code spans (`` `**term** (中文)` ``, the rule written out) introduces nothing."""
+    """The ``(term, 中文)`` pairs a chapter's markdown introduces with ``**term** (中文)``
+    (or ``**term** (中文; more)``, the Chinese name ending at a semicolon or comma); text in
+    code spans (`` `**term** (中文)` ``, the rule written out) introduces nothing."""
     prose = re.sub(r"`[^`\n]*`", "", markdown)
     return [(m.group(1).strip(), m.group(2).strip()) for m in INTRODUCED.finditer(prose)]
 

@@ -85,13 +85,15 @@ print(f"font for Chinese in figures: {FONT or 'none found, figures use English l
 # term, its standard Chinese name, the chapter that defines it, and a one-line definition
 # in each language. `bigmodel_lib.glossary.lookup(term)` finds a row by either name. It
 # ignores case and character width (NFKC turns full-width `ＡＤＡＭ` into `ADAM`), treats
-# spaces, hyphens and underscores alike, accepts a plural and British spellings ("-ise"),
-# and takes an abbreviation that closes the English definition ("SGD", "MSE"). A miss
-# says so and suggests the closest names.
+# spaces, hyphens and underscores alike, accepts a plural, an adjective or participle for
+# its noun ("k-anonymous", "calibrated") and British spellings ("-ise"), and takes an
+# abbreviation that closes the English definition ("SGD", "MSE"). A miss says so and
+# suggests the closest names.
 #
 # **The rule that keeps the glossary complete.** A chapter *introduces* a term where its
 # markdown writes the term in bold immediately followed by the Chinese name in
-# parentheses: `**self-attention** (自注意力) is …`. A test (`tests/test_glossary.py`)
+# parentheses: `**self-attention** (自注意力) is …` (a citation may follow the Chinese name
+# after a semicolon or comma: `**k-anonymous** (k-匿名; Sweeney 2002)`). A test (`tests/test_glossary.py`)
 # collects every such pair from every chapter and fails when the term is not in the
 # glossary or the glossary gives it another Chinese name, and when one Chinese name
 # stands for two different terms. Bold text without a Chinese name after it (emphasis,
@@ -314,7 +316,7 @@ with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
 # | 21 | §10.1 相关论文 | "GPT-3: Language Models are Few-Shot Learners" | the title is *Language Models are Few-Shot Learners*, Brown et al. 2020 [ref:brown2020] | references below |
 # | 22 | §10.2 技术报告 | PyTorch: "Pavlo et al., 2018", arXiv 1806.05393 | Paszke et al. 2019, NeurIPS, arXiv:1912.01703 [ref:paszke2019]; 1806.05393 is Xiao et al. 2018 on training 10,000-layer CNNs [ref:xiao2018] | references below |
 # | 23 | §10.2 | Keras as a report, arXiv 1502.03167 | that id is Ioffe & Szegedy's batch normalization [ref:ioffe2015]; Keras is cited as software: Chollet et al. 2015, keras.io [ref:chollet2015] | references below |
-# | 24 | §10.2 | TensorFlow "…on Heterogeneous Systems" | "…on Heterogeneous **Distributed** Systems", Abadi et al. 2016, arXiv:1603.04467 [ref:abadi2016a] | references below |
+# | 24 | §10.2 | TensorFlow: the title "…on Heterogeneous Systems" with the link arXiv 1603.04467 | that title is the 2015 whitepaper's [ref:abadi2015]; the arXiv version (2016) is "…on Heterogeneous **Distributed** Systems": cite one or the other, with its own title | references below |
 # | 25 | §7.1 学习资源推荐 | "A Theoretical Framework for Backpropagation" by Rumelhart, Hinton and Williams | that title is LeCun's 1988 paper [ref:lecun1988]; Rumelhart, Hinton and Williams wrote *Learning representations by back-propagating errors*, Nature 1986 [ref:rumelhart1986] | references below; backpropagation in 05 §2 |
 # | 26 | §7.1 and §10.4 | 《Python 深度学习》"(Python Deep Learning)" by "FranÃ§ois Chollet", linked to an unrelated tutorial site | *Deep Learning with Python*, François Chollet, Manning 2017 (2nd ed. 2021) [ref:chollet2017]; its Chinese edition is 《Python深度学习》 | references below |
 # | 27 | §7.2 开发工具框架推荐 | Keras "基于 TensorFlow 和 Theano" | Theano's development ended in 2017; Keras 3 runs on TensorFlow, JAX or PyTorch | — |

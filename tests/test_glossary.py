@@ -134,8 +134,10 @@ def test_a_broken_csv_is_reported(tmp_path):
 def test_the_rule_for_introduced_terms():
     md = ("The **learning rate** (学习率) sets the step. **Exercise 1.** (by hand) is no term; "
           "**bold** alone is no term; **ROC curve** (ROC 曲线) is; **x**(没有空格) is not; "
-          "the rule in code, `**term** (中文名)`, is not.")
-    assert introduced_terms(md) == [("learning rate", "学习率"), ("ROC curve", "ROC 曲线")]
+          "the rule in code, `**term** (中文名)`, is not; **k-anonymous** (k-匿名; Sweeney 2002) is, "
+          "and so is **DP-SGD** (差分隐私随机梯度下降，Abadi et al.).")
+    assert introduced_terms(md) == [("learning rate", "学习率"), ("ROC curve", "ROC 曲线"), ("k-anonymous", "k-匿名"),
+                                    ("DP-SGD", "差分隐私随机梯度下降")]
 
 
 def test_chapter_markdown_keeps_markdown_cells_only(tmp_path):
@@ -179,6 +181,8 @@ def test_cache_reads_the_file_once():
     ("logits", "logit"), ("Parameters", "parameter"), ("exponential moving averages", "exponential moving average"),
     ("Bayesian optimisation", "Bayesian optimization"), ("equalised odds", "equalized odds"),
     ("regularisation", "regularization"), ("calibrated", "calibration"), ("regularised", "regularization"),
+    ("k-anonymous", "k-anonymity"), ("proxies", "proxy"),
+    ("membership inference attacks", "membership-inference attack"),
     ("noise", None), ("loss", None),
 ])
 def test_abbreviations_plurals_and_spellings(query, term):
