@@ -429,7 +429,7 @@ bml.check(flops, 3.14e23, "6·N·D for GPT-3 against the paper's 3.14e23", rtol=
 # |---|---|---|
 # | **问题 1** 训练需要多少计算资源？ | 01 §3–§6 and its cost calculator; 10 §12 | parameters counted from real configs, $C \approx 6ND$ FLOPs, 16 bytes per parameter, GPU-hours and dollars from peak FLOP/s, utilisation and a price; chapter 10 measures speed-ups on your machine |
 # | **问题 2** 如何提升泛化能力？ | 04 (all); 05 §4 (augmentation), §7 (early stopping); 06 §5, §7; 08 §2; 12 §2 (vision) | L1/L2, weight decay, dropout and early stopping closing the train/validation gap; k-fold estimates; ensembles; pretrained vs random weights; augmentation on images where it belongs |
-# | **问题 3** 会导致数据泄露吗？ | 11 (membership inference, DP-SGD, de-identification, regulation) | a leak measured (attack AUC), then closed by DP-SGD at a stated ε; pseudonymisation and k-anonymity and what they miss; GDPR, encryption, a sha256 integrity check |
+# | **问题 3** 会导致数据泄露吗？ | 11 §2 (membership inference), §3 (DP-SGD), §4 (de-identification), §7 (regulation and practice) | a leak measured (attack AUC), then closed by DP-SGD at a stated ε; pseudonymisation and k-anonymity and what they miss; GDPR, encryption, a sha256 integrity check |
 # | **问题 4** 如何优化训练速度？ | 10 §2 (mixed precision), §3 (batch size), §4 (accumulation), §5 (checkpointing), §6 (data parallel), §8 (AdaGrad, RMSProp); 03 §5; 08 §5 | data-parallel training with `torch.distributed`, mixed precision (bf16/fp16), batch size and throughput, gradient accumulation, checkpointing, AdaGrad/RMSProp; a CPU fine-tuning recipe measured step by step |
 # | §8.1 性能提升 | 01 §7 | scaling laws: loss as a power law of parameters and data; Chinchilla sizing |
 # | §8.1 泛化能力 | 04; 06; 08 | as question 2 |
@@ -437,10 +437,10 @@ bml.check(flops, 3.14e23, "6·N·D for GPT-3 against the paper's 3.14e23", rtol=
 # | §8.1 跨领域应用 | 12 §1–§5, summary table §7 | language, vision, medicine, finance, e-commerce: one real case each, with a measured number |
 # | §8.1 自主进化 (evolutionary algorithms) | not covered with code | the nearest the course comes is automated search over settings: random and Bayesian search in 06 §6 |
 # | §8.2 数据隐私和安全 | 11 | as question 3 |
-# | §8.2 算法公平性和透明度 | 11 (fairness); 06 §2, §3 | per-group rates on census data checked against fairlearn, demographic parity and equalised odds, a mitigation and its cost; per-class reports and confusion matrices |
+# | §8.2 算法公平性和透明度 | 11 §5 (fairness); 06 §2, §3 | per-group rates on census data checked against fairlearn, demographic parity and equalised odds, a mitigation and its cost; per-class reports and confusion matrices |
 # | §8.2 计算资源需求 | 01 §4–§7; 10 | as questions 1 and 4 |
-# | §8.2 模型解释性 | 11 (integrated gradients); 09 §12 (attention maps), §13 (pitfalls) | attributions checked by the completeness axiom and against captum; why attention weights are not explanations |
-# | §8.2 伦理和监管 | 01 §1 (risks); 11 (regulation) | the EU AI Act's compute threshold and risk tiers; GDPR's principles for training data |
+# | §8.2 模型解释性 | 11 §6 (integrated gradients); 09 §12 (attention maps), §13 (pitfalls) | attributions checked by the completeness axiom and against captum; why attention weights are not explanations |
+# | §8.2 伦理和监管 | 01 §1 (risks); 11 §7 (regulation and practice) | the EU AI Act's compute threshold and risk tiers; GDPR's principles for training data |
 # | §6 实际应用场景 (NLP, vision, medicine, FinTech, e-commerce) | 12 §1 (language), §2 (vision), §3 (medicine), §4 (finance), §5 (e-commerce); text classification in 07, 08 | the five fields, each on real data |
 # | §3.2 模型评估与优化 | 06 | accuracy, precision, recall, F1, cross-validation, grid/random/Bayesian search |
 
