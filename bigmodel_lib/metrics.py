@@ -14,8 +14,12 @@ Conventions
   confusion matrix) names them. A class never predicted has precision 0, a class absent
   from ``y_true`` has recall 0: divisions by zero give 0, like scikit-learn's
   ``zero_division=0``.
-- Binary curves: a higher score means "more positive"; ``y_true`` holds at most two
-  classes and ``pos_label`` (default 1) is the positive one. A sample counts as
+- Binary curves and scores: a higher score means "more positive"; ``y_true`` holds at
+  most two classes and ``pos_label`` is the positive one. As in scikit-learn's curves,
+  ``pos_label`` may be left out (None) only when the labels lie in {0, 1} or {-1, 1}
+  (then the positive class is 1); with any other labels, e.g. {1, 2}, it must be named,
+  or a ``ValueError`` says so: silently taking 1 would score the wrong class. The same
+  rule holds for ``precision_recall_f1(..., average="binary")``. A sample counts as
   predicted positive at threshold ``t`` when its score is ``>= t``.
 - Undefined results raise ``ValueError`` rather than returning NaN with a warning:
   ``roc_curve`` / ``roc_auc`` when ``y_true`` holds only one class (older scikit-learn
@@ -32,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from bigmodel_lib import _args
 
 __all__ = [
     "accuracy",
@@ -121,12 +127,7 @@ def _classes(
     if labels is not None and num_classes is not None:
         raise ValueError("give labels or num_classes, not both")
     if num_classes is not None:
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int | np.integer)
-            or num_classes < 1
-        ):
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        num_classes = _args.integer("num_classes", num_classes, minimum=1, expected="a positive integer")
         for name, y in (("y_true", t), ("y_pred", p)):
             bad = y[(y < 0) | (y >= num_classes)]
             if bad.size:
@@ -148,6 +149,24 @@ def _index(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     order = np.argsort(classes, kind="stable")
     pos = np.clip(np.searchsorted(classes[order], y), 0, len(classes) - 1)
     return np.where(classes[order][pos] == y, order[pos], -1)
+
+
+def _positive_class(present: np.ndarray, pos_label: Any, what: str) -> int:
+    """The positive class among the labels ``present``: ``pos_label``, or 1 when it is None
+    and the labels lie in {0, 1} or {-1, 1} (scikit-learn's rule); else a ValueError."""
+    values = sorted(set(present.tolist()))
+    if pos_label is None:
+        if set(values) <= {0, 1} or set(values) <= {-1, 1}:
+            return 1
+        raise ValueError(
+            f"{what}: the labels are {values[:10]} and pos_label is not given; with labels "
+            "other than {0, 1} or {-1, 1} the positive class must be named, e.g. "
+            f"pos_label={values[-1]} (scikit-learn has the same rule)"
+        )
+    pos_label = _args.integer("pos_label", pos_label, expected="an integer class label")
+    if len(values) == 2 and pos_label not in values:
+        raise ValueError(f"pos_label={pos_label} is not one of the labels {values}")
+    return int(pos_label)
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -216,7 +235,7 @@ def precision_recall_f1(
     average: str | None = "macro",
     *,
     labels: Any = None,
-    pos_label: int = 1,
+    pos_label: int | None = None,
 ) -> tuple[Any, Any, Any, np.ndarray | None]:
     """Precision, recall, F1 and support, like scikit-learn's
     ``precision_recall_fscore_support(y_true, y_pred, average=..., zero_division=0)``.
@@ -229,7 +248,8 @@ def precision_recall_f1(
       - "macro": the plain mean of the per-class values (every class counts the same).
       - "weighted": their mean weighted by support.
       - "micro": pool TP, FP, FN over classes first; equals accuracy when every class is listed.
-      - "binary": the values of ``pos_label`` only (at most two classes allowed).
+      - "binary": the values of ``pos_label`` only (at most two classes allowed; it may be
+        left out only for labels in {0, 1} or {-1, 1}, where it is 1).
     Averaged results are floats and the support is None.
     """
     if average not in AVERAGES:
@@ -242,9 +262,7 @@ def precision_recall_f1(
                 f"average='binary' needs at most two classes, found {len(present)}: "
                 f"{present[:10].tolist()}; use average='macro', 'micro', 'weighted' or None"
             )
-        if len(present) == 2 and pos_label not in present:
-            raise ValueError(f"pos_label={pos_label} is not one of the labels {present.tolist()}")
-        classes = np.array([pos_label])
+        classes = np.array([_positive_class(present, pos_label, "average='binary'")])
     else:
         classes = _classes(t, p, labels)
     tp, predicted, support = _per_class_counts(t, p, classes)
@@ -281,8 +299,7 @@ def classification_report(
     When ``labels`` leaves out a class that occurs, micro average no longer equals
     accuracy and a "micro avg" row replaces the "accuracy" row (as in scikit-learn).
     """
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
-        raise ValueError(f"digits must be a non-negative integer, got {digits!r}")
+    digits = _args.integer("digits", digits, minimum=0, expected="a non-negative integer")
     t, p = _pair(y_true, y_pred)
     classes = _classes(t, p, labels)
     if target_names is None:
@@ -340,8 +357,9 @@ def classification_report(
 
 
 # ---------------------------------------------------------------- score metrics
-def _binary_truth(y_true: Any, pos_label: int, what: str) -> np.ndarray:
-    """``y_true == pos_label`` after checking that y_true holds at most two classes."""
+def _binary_truth(y_true: Any, pos_label: int | None, what: str) -> np.ndarray:
+    """``y_true == pos_label`` after checking that y_true holds at most two classes
+    (and naming the positive class when ``pos_label`` is None, see ``_positive_class``)."""
     t = _labels(y_true, "y_true")
     present = np.unique(t)
     if len(present) > 2:
@@ -351,9 +369,7 @@ def _binary_truth(y_true: Any, pos_label: int, what: str) -> np.ndarray:
             "Binarize it (y_true == k) with that class's scores, or pass 2-D scores "
             "(one column per class) to roc_auc / average_precision for one-vs-rest"
         )
-    if len(present) == 2 and pos_label not in present:
-        raise ValueError(f"pos_label={pos_label} is not one of the labels {present.tolist()}")
-    return t == pos_label
+    return t == _positive_class(present, pos_label, what)
 
 
 def _counts_at_thresholds(positive: np.ndarray, scores: np.ndarray):
@@ -373,7 +389,7 @@ def _counts_at_thresholds(positive: np.ndarray, scores: np.ndarray):
 
 
 def roc_curve(
-    y_true: Any, scores: Any, *, pos_label: int = 1, drop_intermediate: bool = True
+    y_true: Any, scores: Any, *, pos_label: int | None = None, drop_intermediate: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ROC curve: false positive rate and true positive rate at every threshold.
 
@@ -402,6 +418,14 @@ def roc_curve(
     return fps / fps[-1], tps / tps[-1], np.r_[np.inf, thresholds]
 
 
+def _no_pos_label_for_2d(pos_label: Any) -> None:
+    if pos_label is not None:
+        raise ValueError(
+            f"pos_label={pos_label!r} applies to 1-D scores only; 2-D scores (one column per "
+            "class) are scored one-vs-rest over every class"
+        )
+
+
 def _one_vs_rest(metric, y_true: Any, s: np.ndarray) -> float:
     """Macro average of a binary score metric over classes, class k against the rest."""
     t = _labels(y_true, "y_true")
@@ -421,7 +445,7 @@ def _one_vs_rest(metric, y_true: Any, s: np.ndarray) -> float:
     return float(np.mean([metric(t == c, s[:, c]) for c in range(k)]))
 
 
-def roc_auc(y_true: Any, scores: Any, *, pos_label: int = 1) -> float:
+def roc_auc(y_true: Any, scores: Any, *, pos_label: int | None = None) -> float:
     """Area under the ROC curve: the chance that a random positive outscores a random negative
     (ties count one half).
 
@@ -429,16 +453,19 @@ def roc_auc(y_true: Any, scores: Any, *, pos_label: int = 1) -> float:
     (n, K): one-vs-rest macro average over the K classes (labels 0..K-1), as
     ``roc_auc_score(..., multi_class="ovr")`` (which also insists that rows sum to 1;
     we do not). Raises ValueError when a class is missing from ``y_true``.
+    ``pos_label``: the positive class of 1-D scores (needed unless the labels lie in
+    {0, 1} or {-1, 1}; scikit-learn's ``roc_auc_score`` takes the larger label instead).
     """
     s = _scores(scores, len(_labels(y_true, "y_true")), allow_2d=True)
     if s.ndim == 2:
+        _no_pos_label_for_2d(pos_label)
         return _one_vs_rest(lambda y, c: roc_auc(y, c), y_true, s)
     fpr, tpr, _ = roc_curve(y_true, s, pos_label=pos_label)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoids
 
 
 def precision_recall_curve(
-    y_true: Any, scores: Any, *, pos_label: int = 1, drop_intermediate: bool = False
+    y_true: Any, scores: Any, *, pos_label: int | None = None, drop_intermediate: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision and recall at every threshold, like ``sklearn.metrics.precision_recall_curve``.
 
@@ -453,7 +480,8 @@ def precision_recall_curve(
     s = _scores(scores, len(positive))
     if not positive.any():
         raise ValueError(
-            f"y_true has no positive sample (pos_label={pos_label}); recall is undefined"
+            f"y_true has no positive sample (positive class {1 if pos_label is None else pos_label}); "
+            "recall is undefined"
         )
     fps, tps, thresholds = _counts_at_thresholds(positive, s)
     if drop_intermediate and len(fps) > 2:
@@ -464,15 +492,17 @@ def precision_recall_curve(
     return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
 
 
-def average_precision(y_true: Any, scores: Any, *, pos_label: int = 1) -> float:
+def average_precision(y_true: Any, scores: Any, *, pos_label: int | None = None) -> float:
     """Average precision: the precision at each threshold weighted by the recall it adds,
     ``AP = sum_n (R_n - R_{n-1}) P_n`` (a step-wise area under the PR curve, no interpolation).
 
     1-D scores: as ``sklearn.metrics.average_precision_score``. 2-D scores of shape
-    (n, K): one-vs-rest macro average over the classes 0..K-1.
+    (n, K): one-vs-rest macro average over the classes 0..K-1. ``pos_label`` as for
+    ``roc_auc`` (scikit-learn's ``average_precision_score`` would take 1 silently).
     """
     s = _scores(scores, len(_labels(y_true, "y_true")), allow_2d=True)
     if s.ndim == 2:
+        _no_pos_label_for_2d(pos_label)
         return _one_vs_rest(lambda y, c: average_precision(y, c), y_true, s)
     precision, recall, _ = precision_recall_curve(y_true, s, pos_label=pos_label)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bigmodel_lib import _args
+
 AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 SPLITS = ("train", "validation", "test")
 SOURCES = ("ag_news_dir", "datasets", "bundled")
@@ -184,12 +186,16 @@ def read_news_csv(
     numbers run 1..K in the AG News format, and 0..K-1 or 1..K in a ``label,text`` file
     (``first_label`` says which; None: the smallest label, which must be 0 or 1). K is
     ``num_classes`` when given (4 for AG News itself), else the largest label in the
-    file. Give both to read a test file in its training file's numbering, which matters
-    when a small file lacks the first class. See the module docstring for the formats.
+    file; then a few rows whose labels lie beyond a gap, far above the rest (one stray
+    1000 among labels 1..4 would make 1000 classes), are an error that names them and
+    asks for ``num_classes``. Give both to read a test file in its training file's
+    numbering, which matters when a small file lacks the first class. See the module
+    docstring for the formats.
     """
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-        raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
-    if first_label not in (None, 0, 1):
+    if num_classes is not None:
+        num_classes = _args.integer("num_classes", num_classes, minimum=1,
+                                    expected="a positive integer or None")
+    if isinstance(first_label, bool) or first_label not in (None, 0, 1):
         raise ValueError(f"first_label must be None, 0 or 1, got {first_label!r}")
     path = Path(path)
     if not path.is_file():
@@ -270,6 +276,8 @@ def _parse_ag_news(
             raise ValueError(f"{path}, line {line}: empty text (title and description are blank)")
         texts.append(text)
         labels.append(label - 1)
+    if num_classes is None:
+        _check_inferred_classes(path, [line for line, _ in rows], [v + 1 for v in labels], 1)
     return tuple(texts), tuple(labels), _class_names(num_classes or max(labels) + 1)
 
 
@@ -303,6 +311,8 @@ def _parse_label_text(
                     f"{path}, line {line}: label {low} is out of range; integer labels are 1-based "
                     "(smallest label 1, like AG News) or 0-based (smallest label 0)"
                 )
+        if num_classes is None:
+            _check_inferred_classes(path, [line for line, _ in raw], values, low)
         k = num_classes if num_classes is not None else max(values) - low + 1
         for (line, _), v in zip(raw, values, strict=True):
             if not low <= v < low + k:
@@ -325,6 +335,30 @@ def _parse_label_text(
     names = sorted({label for _, label in raw})
     index = {name: i for i, name in enumerate(names)}
     return tuple(texts), tuple(index[label] for _, label in raw), tuple(names), None
+
+
+def _check_inferred_classes(path: str, lines: list[int], values: list[int], low: int) -> None:
+    """Without ``num_classes``, the largest label sets the class count K. The labels' usual
+    range runs from the first class up to the first class that never occurs; rows above
+    it are suspect when they would make more than half the K classes empty (labels 1..4
+    and one stray 1000: 1000 classes) or when they are few (at most 1 row in 20: a stray
+    7 among labels 1..4). Then name those rows and ask for ``num_classes``."""
+    present = sorted(set(values))
+    k = present[-1] - low + 1
+    usual_top = low
+    while usual_top + 1 in present:
+        usual_top += 1
+    stray = [(line, v) for line, v in zip(lines, values, strict=True) if v > usual_top]
+    if not stray or (k <= 2 * len(present) and 20 * len(stray) > len(values)):
+        return
+    shown = ", ".join(f"line {line} (label {v})" for line, v in stray[:5])
+    more = f" and {len(stray) - 5} more" if len(stray) > 5 else ""
+    raise ValueError(
+        f"{path}: the labels would make {k} classes ({low}..{present[-1]}), but only "
+        f"{len(present)} of them occur; most labels lie in {low}..{usual_top}, and these rows "
+        f"are out of that range: {shown}{more}. Fix those rows, or, if the file really has "
+        f"{k} classes, pass num_classes={k} (read_news_csv(path, num_classes=...))"
+    )
 
 
 def _integer_label(path: str, line: int, cell: str) -> int:
@@ -392,10 +426,8 @@ def _take(data: NewsSplit, indices: list[int], source: str) -> NewsSplit:
 
 def balanced_subset(data: NewsSplit, max_rows: int, seed: int = 0) -> NewsSplit:
     """At most ``max_rows`` rows, as equal per class as the data allows, chosen by ``seed``."""
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    max_rows = _args.integer("max_rows", max_rows, minimum=1, expected="a positive integer or None")
+    seed = _args.integer("seed", seed)
     if max_rows >= len(data):
         return _take(data, list(range(len(data))), data.source)
     salt = f"subset-{seed}"
@@ -457,9 +489,9 @@ def load_news(
 
 def _load(split: str, source: str | None) -> NewsSplit:
     """The split from the named source, or from the first available one when ``None``."""
-    from bigmodel_lib.env import network_allowed
+    from bigmodel_lib.env import ag_news_dir, network_allowed
 
-    if source == "ag_news_dir" or (source is None and os.environ.get(AG_NEWS_ENV, "").strip()):
+    if source == "ag_news_dir" or (source is None and ag_news_dir() is not None):
         return _from_ag_news_dir(split)
     if source == "datasets":
         return _from_datasets(split)
@@ -474,13 +506,15 @@ def _load(split: str, source: str | None) -> NewsSplit:
 
 
 def _from_ag_news_dir(split: str) -> NewsSplit:
-    value = os.environ.get(AG_NEWS_ENV, "").strip()
-    if not value:
+    from bigmodel_lib.env import ag_news_dir
+
+    folder = ag_news_dir()
+    if folder is None:
         raise ValueError(
             f"source='ag_news_dir' needs ${AG_NEWS_ENV} to name a folder holding AG News's "
             "train.csv (and optionally test.csv)"
         )
-    folder = Path(value).expanduser()
+    value = str(folder)
     train_file, test_file = folder / "train.csv", folder / "test.csv"
     if not train_file.is_file():
         why = ("" if folder.is_dir() else

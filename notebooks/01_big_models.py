@@ -36,26 +36,26 @@
 # - where the money comes from and goes, and the risks that grow with scale.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=None)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %%
 import math
 
 import pandas as pd
@@ -147,9 +147,9 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 #
 # | challenge | what it means | where this course treats it |
 # |---|---|---|
-# | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 09 (mixed precision, data parallelism) |
-# | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 09 |
-# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 09 (differentially private SGD) |
+# | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 10 (mixed precision, data parallelism) |
+# | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 10 |
+# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 11 (differentially private SGD) |
 # | generalisation | big models can over-fit, and benchmarks can leak into training data | chapters 04 (regularization) and 06 (evaluation) |
 # | ethics and bias | models reproduce the biases of their data (Bender et al. 2021 [ref:bender2021]) | chapters 06 and 08 (per-class reports: who does the model fail?) |
 # | regulation | the EU AI Act presumes "systemic risk" above $10^{25}$ training FLOPs | section 6 below |
@@ -370,7 +370,7 @@ for recompute in ("none", "selective", "full"):
 # %% [markdown]
 # 275 GB for a single sequence: this is why big models recompute activations in the
 # backward pass (the extra forward pass that turns $6ND$ into about $8ND$) and split
-# every layer across GPUs (chapter 09).
+# every layer across GPUs (chapter 10).
 #
 # ## 6. From FLOPs to GPU-days and dollars
 #
@@ -386,18 +386,22 @@ for recompute in ("none", "selective", "full"):
 # (as of 2024; they do not change). Datasheets print the H100's 1,979 TFLOPS *with
 # sparsity*, a feature training does not use: the dense figure is half.
 #
-# **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance at
-# \$98.32 an hour (\$12.29 per GPU-hour) in 2023 and cut H100 prices by about 44% in June
-# 2025. The defaults below are typical on-demand rental prices per GPU-hour, **as reported in
-# January–May 2026**; set your own:
+# **The prices are inputs**, and they move fast: AWS listed its 8 × H100 instance
+# (p5.48xlarge) at \$98.32 an hour (\$12.29 per GPU-hour) in 2023, and after its June 2025
+# price cut at \$55.04 an hour (\$6.88 per GPU-hour) on demand: 44% less. The T4 and
+# V100 defaults below are Google Cloud's list prices; the A100, H100 and H200 defaults
+# are round figures near what specialist GPU clouds charge on demand, where the
+# hyperscalers list about twice as much. Each row gives the list prices it was set
+# against, from the providers' own pricing pages, with when they were listed; set your
+# own:
 #
-# | GPU | peak (dense bf16/fp16) | memory | default price | price source |
+# | GPU | peak (dense bf16/fp16) | memory | default price | list prices per GPU-hour, on demand (provider's page, when) |
 # |---|---|---|---|---|
-# | T4 (2018) | 65 TFLOP/s | 16 GB | \$0.35 | Google Cloud GPU pricing, on-demand (cloud.google.com/compute/gpus-pricing) |
-# | V100 (2017) | 125 TFLOP/s | 32 GB | \$2.48 | Google Cloud GPU pricing, on-demand |
-# | A100 80GB (2020) | 312 TFLOP/s | 80 GB | \$1.80 | \$1.49–2.49 at specialist clouds, early 2026 ([pricegpu](https://pricegpu.pages.dev/blog/h100-vs-a100-cloud-price)) |
-# | H100 SXM (2022) | 989 TFLOP/s | 80 GB | \$3.00 | \$2.49–3.99, early 2026 ([pricegpu](https://pricegpu.pages.dev/blog/h100-vs-a100-cloud-price)); Lambda \$2.99, AWS P5 ≈ \$3.90 per GPU, March 2026 ([costnimbus](https://costnimbus.com/article/gpu-cost-management-ml-teams)) |
-# | H200 SXM (2024) | 989 TFLOP/s | 141 GB | \$3.80 | \$3.50–4.50 specialist, \$4.50–7.00 hyperscalers, May 2026 ([mercatus](https://www.mercatus-ai.com/blog/cloud-gpu-pricing)) |
+# | T4 (2018) | 65 TFLOP/s | 16 GB | \$0.35 | Google Cloud \$0.35, us-central1 ([GPU pricing](https://cloud.google.com/compute/gpus-pricing), early 2026) |
+# | V100 (2017) | 125 TFLOP/s | 32 GB | \$2.48 | Google Cloud \$2.48, us-central1 ([GPU pricing](https://cloud.google.com/compute/gpus-pricing), early 2026) |
+# | A100 80GB (2020) | 312 TFLOP/s | 80 GB | \$1.80 | RunPod \$1.39–1.79 ([pricing](https://www.runpod.io/pricing), Nov 2026); AWS p4de.24xlarge \$27.45/h = \$3.43 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Nov 2026) |
+# | H100 SXM (2022) | 989 TFLOP/s | 80 GB | \$3.00 | RunPod \$2.69–3.99 ([pricing](https://www.runpod.io/pricing), Nov 2026); AWS p5.48xlarge \$55.04/h = \$6.88 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Nov 2026) |
+# | H200 SXM (2024) | 989 TFLOP/s | 141 GB | \$3.80 | Hyperstack \$3.99 ([GPU pricing](https://www.hyperstack.cloud/gpu-pricing), Aug 2026); AWS p5en.48xlarge \$63.296/h = \$7.91 ([EC2 on-demand pricing](https://aws.amazon.com/ec2/pricing/on-demand/), us-east-1, Aug 2026) |
 #
 # Peaks: NVIDIA datasheets for [T4](https://www.nvidia.com/en-us/data-center/tesla-t4/),
 # [V100](https://www.nvidia.com/en-us/data-center/v100/),
@@ -439,7 +443,7 @@ for gpu, u in [("V100", 0.3), ("A100", 0.4), ("H100", 0.4)]:
 # master copy at 16 bytes/parameter) against the memory of the GPUs you chose.
 #
 # **What to look for:** doubling $N$ at a fixed $D$ doubles the cost; the memory bar
-# crosses one GPU's memory at about 5 billion parameters; a 2020 GPU (V100) is not much
+# crosses one GPU's memory at about 5 billion parameters; a 2017 GPU (V100) is not much
 # cheaper per hour but several times more expensive per FLOP.
 
 # %%
@@ -659,7 +663,7 @@ bml.check(actual_gb, training_memory(7e9, "fp32", "adam")["total"] / 1e9, "bf16+
 
 # %% [markdown]
 # **4. Assuming 100% utilisation.** No large run gets near the peak; at $u = 1$ you would
-# quote a third of the real bill. Use 0.3–0.5, or better, measure it (chapter 09).
+# quote a third of the real bill. Use 0.3–0.5, or better, measure it (chapter 10).
 #
 # **5. 6·N·D for small models with embeddings in N.** For the tiny GPT-2 of section 4,
 # counting the embeddings overestimated the FLOPs by a quarter: a look-up is not a matrix

@@ -36,22 +36,25 @@
 # - the mistakes popular code makes with these losses, and how to catch them.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
-import bigmodel_lib as bml
 
 # %matplotlib inline
 import inspect
@@ -69,10 +72,6 @@ from bigmodel_lib.losses import (
     gan_generator_loss,
     mse,
 )
-
-device = bml.setup(seed=0)
-# Every network in this chapter is tiny: extra CPU threads only add overhead here.
-torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1. Mean squared error: a regression and its loss surface
@@ -260,9 +259,17 @@ bml.check(logits.grad.round(decimals=10), expected_grad.round(decimals=10), "gra
 # ## 3. Why log-softmax: an overflow, then the fix
 #
 # Type the formula as written: exponentiate, normalise, take the log. In float32,
-# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103$.
+# $e^{z}$ is `inf` for any $z > 88.7$, and $e^{z}$ is exactly 0 for $z < -103.97$ (from
+# there up to about $-102.87$ it rounds to the smallest positive float32, the subnormal
+# $2^{-149} = e^{-103.28} \approx 1.4 \cdot 10^{-45}$).
 # Logits of a few hundred are not exotic: an untrained network with a large
 # initialisation, or a confident one late in training, produces them.
+
+# %%
+bml.check(torch.exp(torch.tensor([88.6, 88.8])).isinf().tolist(), [False, True],
+          "float32 exp overflows to inf between 88.6 and 88.8")
+bml.check(torch.exp(torch.tensor([-102.8, -102.9, -103.9, -104.0])).tolist(), [2 * 2.0**-149, 2.0**-149, 2.0**-149, 0.0],
+          "float32 exp near -103: twice the smallest subnormal, the smallest (2^-149) twice, then 0", rtol=0, atol=0)
 
 # %%
 def naive_cross_entropy(logits, target):
@@ -304,7 +311,7 @@ bml.check(cross_entropy(big, torch.tensor([2])).item(), F.cross_entropy(big, tor
 # A picture of the same failure: logits $s\cdot(1, 0, -1)$ with the true class the
 # *last* one, as the scale $s$ grows. The loss should grow like $2s$. The naive one
 # breaks once the true class's probability, about $e^{-2s}$, underflows to 0
-# ($2s > 103$), long before $e^{s}$ itself overflows ($s > 88.7$).
+# ($2s > 103.97$), long before $e^{s}$ itself overflows ($s > 88.7$).
 
 # %%
 scales = torch.linspace(1, 150, 300)

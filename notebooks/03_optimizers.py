@@ -32,32 +32,31 @@
 # - how to compare optimizers by their paths on 2-D surfaces.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %%
 from torch import nn
 
 from bigmodel_lib.optim import SGD, Adam, AdamW, optimize_2d, plot_paths
 
 torch.set_default_dtype(torch.float64)  # 2-D toy problems: exact arithmetic makes clean pictures
-torch.set_num_threads(1)  # tiny tensors: one CPU thread is faster than several (no hand-offs)
 
 
 def rosenbrock(x, y):
@@ -243,16 +242,18 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 #
 # In the valley of section 1, consecutive gradients across the valley point in
 # opposite directions, while those along it agree. **Momentum** keeps a running sum of
-# past gradients, a *velocity* $b$ (PyTorch calls it the momentum buffer), and steps
+# past gradients, a *velocity* $u$ (PyTorch calls it the momentum buffer), and steps
 # along it:
 #
-# $$b_t = \mu\, b_{t-1} + (1 - \tau)\, g_t, \qquad \theta_{t+1} = \theta_t - \eta\, b_t,$$
+# $$u_t = \beta\, u_{t-1} + (1 - \tau)\, g_t, \qquad \theta_{t+1} = \theta_t - \eta\, u_t,$$
 #
-# with momentum $\mu \in [0, 1)$ (typically 0.9), dampening $\tau$ (usually 0) and
-# $b_1 = g_1$. Opposite gradients cancel in $b$; agreeing ones add up. With a constant
-# gradient $g$ the velocity tends to $g/(1-\mu)$: momentum 0.9 takes steps ten times
-# longer than $\eta g$ on a steady slope. **Nesterov** momentum steps along
-# $g_t + \mu\, b_t$ instead: a look at where the velocity is about to carry us.
+# with the momentum coefficient $\beta \in [0, 1)$ (typically 0.9; PyTorch's `momentum`),
+# dampening $\tau$ (usually 0) and $u_1 = g_1$. Opposite gradients cancel in $u$; agreeing
+# ones add up. With a constant gradient $g$ the velocity tends to $g/(1-\beta)$: momentum
+# 0.9 takes steps ten times longer than $\eta g$ on a steady slope. **Nesterov** momentum
+# steps along $g_t + \beta\, u_t$ instead: a look at where the velocity is about to carry us.
+# (In this chapter $\mu$ stays the smallest curvature of section 2, $b$ the intercept of
+# section 3, and $v$ Adam's average of $g^2$ in section 5.)
 #
 # First the steady slope: on $f(x, y) = x + y$ the gradient is always $(1, 1)$.
 
@@ -568,7 +569,7 @@ for name, (ours, theirs) in pairs.items():
 #
 # Choose a surface, an optimizer and its hyperparameters; the path and the loss curve
 # redraw (sliders apply when you release them). One slider serves as SGD's momentum
-# $\mu$ and as Adam's $\beta_1$: both set how long the running average of gradients
+# $\beta$ and as Adam's $\beta_1$: both set how long the running average of gradients
 # remembers. Things to try:
 # - SGD with momentum 0 (plain gradient descent) on the valley, lr just under and just
 #   over 0.1 (the $2/L$ limit);
@@ -749,7 +750,7 @@ bml.check(raw[9], 5 * (1 - 0.99**10), "raw EMA at t = 10")
 # - Gradient descent: $\theta \leftarrow \theta - \eta\nabla f$; stable only for $\eta < 2/L$,
 #   slow when the condition number $L/\mu$ is large.
 # - SGD uses minibatch gradients: unbiased, with noise that falls like $1/\sqrt{|B|}$.
-# - Momentum averages gradients: zig-zags cancel, steady slopes speed up by $1/(1-\mu)$.
+# - Momentum averages gradients: zig-zags cancel, steady slopes speed up by $1/(1-\beta)$.
 # - Adam divides an EMA of $g$ by the root of an EMA of $g^2$, corrected for their start
 #   at zero: each coordinate moves by about $\eta$, whatever its gradient's scale.
 # - AdamW decays weights directly ($\theta \leftarrow \theta - \eta\lambda\theta$); Adam's

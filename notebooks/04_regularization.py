@@ -34,26 +34,26 @@
 # - why early stopping is a regularizer too.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %%
 import copy
 
 from torch import nn
@@ -61,8 +61,6 @@ from torch import nn
 from bigmodel_lib.optim import SGD, Adam, AdamW
 from bigmodel_lib.regularization import Dropout, dropout, l1_penalty, l2_penalty
 
-# The models here are tiny: one CPU thread trains them faster than several (no hand-offs).
-torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1. Over-fitting made visible
@@ -324,8 +322,11 @@ for name, curves in [("no penalty", plain_curves), ("L2", l2_curves), ("L1", l1_
 #
 # Adam divides the gradient by $\sqrt{\hat v}$, a running size of each weight's past
 # gradients (chapter 03). `Adam(weight_decay=λ)` still adds $\lambda w$ to the gradient,
-# so the decay is divided too: weight $j$ shrinks by $\eta\lambda w_j/(\sqrt{\hat v_j}+\epsilon)$
+# so the decay is divided too: weight $j$ shrinks by *roughly* $\eta\lambda w_j/(\sqrt{\hat v_j}+\epsilon)$
 # per step: little for weights with large gradients, a lot for weights with small ones.
+# Roughly, because the $\lambda w$ term also enters the averages: it is part of the
+# gradient that $\hat m$ smooths over past steps and that $\hat v$ squares (making
+# $\hat v$ larger), so the decay cannot be split off from the rest of the step exactly.
 # **AdamW** applies $w \leftarrow (1 - \eta\lambda)\,w$ separately, the same rate for
 # every weight. Let us check both statements on the network, in float64:
 

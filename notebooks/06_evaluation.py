@@ -34,22 +34,25 @@
 # - why an ensemble of models beats its members, and by how much.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
-import bigmodel_lib as bml
 
 import ipywidgets as widgets
 import pandas as pd
@@ -67,15 +70,10 @@ from bigmodel_lib.selection import (GaussianProcess, LogUniform, Uniform, averag
                                     fit_gp, grid_search, majority_vote, random_search,
                                     stratified_kfold)
 
-device = bml.setup(seed=0)
-
 # %% [markdown]
 # The models in this chapter are tiny (a few thousand weights) and train in a fraction
-# of a second, so we train them on the CPU with one thread: for models this small,
+# of a second, so the setup cell gives the CPU one thread (`threads=1`): for models this small,
 # coordinating several threads costs more than it saves.
-
-# %%
-torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1. Accuracy can lie

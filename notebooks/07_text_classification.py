@@ -36,26 +36,26 @@
 # - why a dense layer on the LSTM's per-time-step outputs is the wrong classifier.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
 
+import bigmodel_lib as bml
+
+device = bml.setup(seed=0, threads=1)
+
+# %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import bigmodel_lib as bml
-
-device = bml.setup(seed=0)
-
-# %% tags=["nbval-ignore-output"]
 import itertools
 from collections import Counter
 
@@ -73,11 +73,9 @@ from bigmodel_lib.text import (
 )
 from bigmodel_lib.train import fit, predict
 
-if device.type == "cpu":
-    # An LSTM multiplies small matrices one time step after another. Split across CPU
-    # threads, each product costs more in coordination than it saves: one thread is
-    # about as fast on an idle laptop and many times faster on a busy machine.
-    torch.set_num_threads(1)
+# On the CPU the setup cell asked for one thread (threads=1): an LSTM multiplies small
+# matrices one time step after another, and split across threads each product costs more
+# in coordination than it saves (as fast on an idle laptop, many times faster on a busy one).
 print(f"torch threads: {torch.get_num_threads()}")
 
 # %% [markdown]
@@ -111,7 +109,10 @@ ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
-# AG News was scraped from web pages in 2004, and the scraping left marks. HTML entities
+# AG News comes from AG's corpus of news articles, which the ComeToMyHead academic news
+# search engine gathered from more than 2,000 news sources starting in July 2004
+# ([corpus page](http://www.di.unipi.it/~gulli/AG_corpus_of_news_articles.html)); Zhang et
+# al. (2015) kept its four largest topics. The gathering left marks. HTML entities
 # lost their `&` (`#39;` is an apostrophe, ` quot;` a quote, `#36;` a dollar sign), line
 # breaks became backslashes that glue words together, and some items still carry
 # escaped HTML tags. Left alone, `street #39;s` becomes the tokens `#`, `39`, `;`, `s`

@@ -359,3 +359,97 @@ def test_no_warnings_for_zero_division():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert m.precision_recall_f1([0, 0, 1], [0, 0, 0], None)[0].tolist() == [2 / 3, 0.0]
+
+
+# ---------------------------------------------------------------- pos_label: scikit-learn's rule (issue 22)
+CURVES_AND_SCORES = {
+    "roc_curve": (m.roc_curve, sk.roc_curve),
+    "precision_recall_curve": (m.precision_recall_curve, sk.precision_recall_curve),
+    "roc_auc": (m.roc_auc, None),
+    "average_precision": (m.average_precision, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CURVES_AND_SCORES))
+@pytest.mark.parametrize("label_set", [(1, 2), (2, 5), (-1, 0), (0, 2), (3, 7), (-3, -1)])
+def test_labels_outside_0_1_need_an_explicit_pos_label(name, label_set):
+    ours, theirs = CURVES_AND_SCORES[name]
+    low, high = label_set
+    t = np.array([low, high, high, low, high, low])
+    s = np.array([0.1, 0.9, 0.8, 0.2, 0.4, 0.6])
+    with pytest.raises(ValueError, match="pos_label") as info:
+        ours(t, s)
+    assert f"pos_label={high}" in str(info.value)  # the error suggests a value
+    if theirs is not None:  # scikit-learn's curves refuse the same inputs
+        with pytest.raises(ValueError, match="pos_label"):
+            theirs(t, s)
+
+
+@pytest.mark.parametrize("label_set", [(1, 2), (2, 5), (-1, 0), (0, 2), (3, 7), (-3, -1)])
+@pytest.mark.parametrize("which", ["low", "high"])
+def test_explicit_pos_label_matches_sklearn_on_several_label_sets(label_set, which):
+    rng = np.random.default_rng(abs(sum(label_set)) + 100 * (which == "high"))
+    pos = label_set[0] if which == "low" else label_set[1]
+    for _ in range(20):
+        t = rng.choice(label_set, size=int(rng.integers(4, 40)))
+        if len(np.unique(t)) < 2:
+            continue
+        s = np.round(rng.random(len(t)), 1)  # ties too
+        for ours, theirs in [(m.roc_curve, sk.roc_curve),
+                             (m.precision_recall_curve, sk.precision_recall_curve)]:
+            for a, b in zip(ours(t, s, pos_label=pos), theirs(t, s, pos_label=pos), strict=True):
+                assert_close(a, b)
+        assert m.roc_auc(t, s, pos_label=pos) == pytest.approx(
+            sk.roc_auc_score(t == pos, s), abs=1e-12)
+        assert m.average_precision(t, s, pos_label=pos) == pytest.approx(
+            sk.average_precision_score(t, s, pos_label=pos), abs=1e-12)
+        p = rng.choice(label_set, size=len(t))
+        got = m.precision_recall_f1(t, p, "binary", pos_label=pos)
+        want = sk.precision_recall_fscore_support(t, p, average="binary", pos_label=pos, zero_division=0)
+        np.testing.assert_allclose(got[:3], want[:3], atol=1e-12)
+
+
+def test_the_reported_case_roc_auc_1_2():
+    t, s = [1, 2, 2, 1], [0.1, 0.9, 0.8, 0.2]
+    with pytest.raises(ValueError, match="pos_label"):
+        m.roc_auc(t, s)  # used to return 0.0 silently (class 1 taken as positive)
+    assert m.roc_auc(t, s, pos_label=2) == sk.roc_auc_score(t, s) == 1.0
+    assert m.roc_auc(t, s, pos_label=1) == 0.0
+
+
+@pytest.mark.parametrize("label_set", [(0, 1), (-1, 1), (0,), (1,), (False, True)])
+def test_labels_in_0_1_or_minus1_1_default_to_positive_1(label_set):
+    t = np.array([label_set[i % len(label_set)] for i in range(8)])
+    s = np.linspace(0, 1, 8)
+    if len(set(t.tolist())) == 2:
+        for a, b in zip(m.roc_curve(t, s), sk.roc_curve(t, s), strict=True):
+            assert_close(a, b)
+        assert m.roc_auc(t, s) == pytest.approx(sk.roc_auc_score(t, s), abs=1e-12)
+    if 1 in t.tolist():
+        for a, b in zip(m.precision_recall_curve(t, s), sk.precision_recall_curve(t, s), strict=True):
+            assert_close(a, b)
+        assert m.average_precision(t, s) == pytest.approx(sk.average_precision_score(t, s), abs=1e-12)
+
+
+def test_binary_f1_follows_the_same_rule():
+    with pytest.raises(ValueError, match="pos_label"):
+        m.precision_recall_f1([1, 2, 2], [1, 2, 1], "binary")
+    with pytest.raises(ValueError, match="pos_label"):
+        m.precision_recall_f1([3, 3], [3, 3], "binary")
+    assert m.precision_recall_f1([-1, 1, 1], [-1, 1, -1], "binary")[:3] == pytest.approx(
+        sk.precision_recall_fscore_support([-1, 1, 1], [-1, 1, -1], average="binary")[:3])
+
+
+@pytest.mark.parametrize("bad", ["2", 1.5, True, [2]])
+def test_pos_label_must_be_an_integer_label(bad):
+    with pytest.raises(ValueError, match="pos_label"):
+        m.roc_curve([1, 2, 2], [0.1, 0.2, 0.3], pos_label=bad)
+
+
+def test_pos_label_with_2d_scores_is_refused():
+    t = [0, 1, 2, 1]
+    probs = np.eye(3)[t] * 0.8 + 0.2 / 3
+    with pytest.raises(ValueError, match="1-D scores only"):
+        m.roc_auc(t, probs, pos_label=1)
+    with pytest.raises(ValueError, match="1-D scores only"):
+        m.average_precision(t, probs, pos_label=2)

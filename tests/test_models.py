@@ -159,12 +159,15 @@ def test_hub_names_go_to_from_pretrained_without_remote_code(monkeypatch):
         calls.append((name, kwargs))
         raise OSError("offline test: no download")
 
+    import huggingface_hub
     import transformers
 
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")  # only the online profile may use the hub
+    monkeypatch.setattr(huggingface_hub, "model_info", lambda name, timeout=None: object())
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fake)
     with pytest.raises(OSError, match="offline test"):
         load_pretrained_classifier("bert-base-uncased", 4)
-    assert calls == [("bert-base-uncased", {"trust_remote_code": False})]
+    assert calls == [("bert-base-uncased", {"trust_remote_code": False, "local_files_only": False})]
 
 
 def test_loading_prints_nothing_and_restores_logging(capsys, model_copy):
@@ -177,3 +180,175 @@ def test_loading_prints_nothing_and_restores_logging(capsys, model_copy):
     assert captured.out == "" and captured.err == ""
     assert hf_logging.get_verbosity() == level
     assert models.quiet_transformers  # the context manager is public for notebooks
+
+
+# ---------------------------------------------------------------- model names and the network (issue 22)
+class NetworkTouched(BaseException):
+    """Raised by the blocked socket functions; a BaseException, so no library can swallow it."""
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any DNS lookup or connection fails loudly: the default profile must not try one."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise NetworkTouched(f"network used: {args[:2]}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("BIGMODEL_PROFILE", "default")
+
+
+@pytest.mark.parametrize("name, suggestion", [
+    ("minlm", "minilm"), ("MiniLM", "minilm"), ("minilmm", "minilm"),
+    ("bert-base-uncased", None), ("sentence-transformers/all-MiniLM-L6-v2", None),
+    ("google/bert_uncased_L-2_H-128_A-2", None),
+])
+def test_default_profile_refuses_non_local_names_at_once_without_network(no_network, name, suggestion):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(models.ModelNotAvailableError) as info:
+        load_pretrained_classifier(name, 4)
+    assert time.perf_counter() - start < 2.0
+    message = str(info.value)
+    assert "'minilm'" in message and "BIGMODEL_PROFILE=gpu" in message and "offline" in message
+    if suggestion:
+        assert f"Did you mean '{suggestion}'?" in message
+    else:
+        assert "Did you mean" not in message
+    assert isinstance(info.value, ValueError)  # callers that catch bad arguments catch it
+
+
+@pytest.mark.parametrize("model, suggestion", [
+    ("minlm", "minilm"), ("tfdif", "tfidf"), ("bilstn", "bilstm"), ("minilm+tfdif", "minilm+tfidf"),
+    ("bert-base-uncased", None), ("bert-base-uncased+tfidf", None),
+])
+def test_bench_turns_an_unknown_model_into_one_error_line(no_network, tmp_path, capsys, model, suggestion):
+    from bigmodel_lib import bench
+
+    rows = "label,text\nsports,the team won\nworld,talks resumed\n"
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text(rows)
+    test.write_text(rows)
+    rc = bench.main(["news", "--train", str(train), "--test", str(test), "--model", model])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("bench: error: ")
+    assert "BIGMODEL_PROFILE=gpu" in err[0]
+    if suggestion:
+        assert f"Did you mean '{suggestion}'" in err[0]
+
+
+def test_local_names_and_folders_resolve_offline(no_network, model_copy):
+    assert models.resolve_model_name("minilm") == "minilm"
+    assert models.resolve_model_name("tfidf", local_names=("tfidf", "minilm")) == "tfidf"
+    assert models.resolve_model_name(str(model_copy)) == str(model_copy)
+    model, tokenizer = load_pretrained_classifier(str(model_copy), 3, pooling="mean")  # offline
+    assert isinstance(model, MeanPoolClassifier) and tokenizer("a b")["input_ids"][0] == 101
+
+
+@pytest.mark.parametrize("name", ["./no/such/folder", "/no/such/model", "a/b/c", "~/missing-model-dir"])
+def test_a_missing_folder_is_named_not_looked_up(no_network, name):
+    with pytest.raises(models.ModelNotAvailableError, match="no such model folder"):
+        models.resolve_model_name(name)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_resolve_rejects_non_names(bad):
+    with pytest.raises(TypeError, match="hub id"):
+        models.resolve_model_name(bad)
+
+
+def test_online_unknown_hub_model_says_did_you_mean(monkeypatch):
+    import huggingface_hub
+
+    class RepositoryNotFoundError(OSError):
+        pass
+
+    def not_found(name, timeout=None):
+        raise RepositoryNotFoundError(f"404 Client Error: Repository Not Found for url: .../{name}")
+
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    monkeypatch.setattr(huggingface_hub, "model_info", not_found)
+    with pytest.raises(models.ModelNotAvailableError, match="Did you mean 'minilm'") as info:
+        models.resolve_model_name("minlm")
+    assert "no public model" in str(info.value)
+    with pytest.raises(models.ModelNotAvailableError, match="no public model"):
+        load_pretrained_classifier("org/no-such-model", 2)
+
+
+def test_online_a_silent_hub_is_a_clear_error_within_the_timeout(monkeypatch):
+    import threading
+    import time
+
+    import huggingface_hub
+
+    release = threading.Event()
+
+    def never_answers(name, timeout=None):
+        release.wait(30)  # a server that accepts the connection and says nothing
+        return object()
+
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    monkeypatch.setattr(huggingface_hub, "model_info", never_answers)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(models.ModelNotAvailableError, match="did not answer within 0.3 s"):
+            models.resolve_model_name("bert-base-uncased", timeout_s=0.3)
+    finally:
+        release.set()
+    assert time.perf_counter() - start < 2.0
+
+
+def test_online_no_connection_is_a_clear_error(monkeypatch):
+    import huggingface_hub
+
+    def no_route(name, timeout=None):
+        raise ConnectionError("[Errno -2] Name or service not known")
+
+    monkeypatch.setenv("BIGMODEL_PROFILE", "gpu")
+    monkeypatch.setattr(huggingface_hub, "model_info", no_route)
+    with pytest.raises(models.ModelNotAvailableError, match="could not reach the Hugging Face hub"):
+        models.resolve_model_name("bert-base-uncased")
+    with pytest.raises(ValueError, match="timeout_s"):
+        models.resolve_model_name("bert-base-uncased", timeout_s=0)
+
+
+# ---------------------------------------------------------------- every packaged file is pinned (issue 22)
+def test_every_pinned_file_matches_the_installed_package():
+    assert set(models.MINILM_FILES_SHA256) >= {"model.safetensors", "config.json", "tokenizer.json",
+                                               "tokenizer_config.json", "vocab.txt"}
+    for name, digest in models.MINILM_FILES_SHA256.items():
+        assert sha256_file(minilm_dir() / name) == digest, name
+
+
+@pytest.mark.parametrize("name, change", [
+    ("config.json", lambda b: b.replace(b'"num_hidden_layers": 6', b'"num_hidden_layers": 5')),
+    ("config.json", lambda b: b + b"\n"),
+    ("tokenizer.json", lambda b: b.replace(b'"[UNK]"', b'"[UNX]"', 1)),
+    ("tokenizer_config.json", lambda b: b.replace(b'"do_lower_case": true', b'"do_lower_case": false')),
+    ("vocab.txt", lambda b: b.replace(b"\nthe\n", b"\nteh\n", 1)),
+    ("special_tokens_map.json", lambda b: b.replace(b"[CLS]", b"[CLX]")),
+])
+def test_a_changed_config_or_tokenizer_file_is_refused(model_copy, name, change):
+    path = model_copy / name
+    data = path.read_bytes()
+    changed = change(data)
+    assert changed != data
+    path.write_bytes(changed)
+    with pytest.raises(ValueError, match="changed or damaged") as info:
+        load_pretrained_classifier("minilm", 4, model_dir=model_copy)
+    assert name in str(info.value) and models.MINILM_FILES_SHA256[name] in str(info.value)
+    with pytest.raises(ValueError, match="changed or damaged"):
+        verify_minilm(model_copy)
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.txt", "tokenizer.json"])
+def test_a_missing_pinned_file_is_a_clear_error(model_copy, name):
+    (model_copy / name).unlink()
+    with pytest.raises(FileNotFoundError, match=name):
+        load_pretrained_classifier("minilm", 4, model_dir=model_copy)
+    with pytest.raises(FileNotFoundError, match=name):
+        verify_minilm(model_copy)
