@@ -37,31 +37,29 @@
 # - where each cited work comes from: authors, venue, arXiv id or DOI (参考文献).
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
 import bigmodel_lib as bml
 
-device = bml.setup(seed=0)
+device = bml.setup(seed=0, threads=None)
 
 # %%
 import html
 from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
