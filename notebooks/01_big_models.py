@@ -149,7 +149,7 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 # |---|---|---|
 # | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 10 (mixed precision, data parallelism) |
 # | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 10 |
-# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 11 (differentially private SGD) |
+# | privacy | models can memorise and repeat training text (Carlini et al. 2021 [ref:carlini2021]) | chapter 11 (differentially private SGD) |
 # | generalisation | big models can over-fit, and benchmarks can leak into training data | chapters 04 (regularization) and 06 (evaluation) |
 # | ethics and bias | models reproduce the biases of their data (Bender et al. 2021 [ref:bender2021]) | chapters 06 and 08 (per-class reports: who does the model fail?) |
 # | regulation | the EU AI Act presumes "systemic risk" above $10^{25}$ training FLOPs | section 6 below |

@@ -241,7 +241,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # ## 4. Momentum
 #
 # In the valley of section 1, consecutive gradients across the valley point in
-# opposite directions, while those along it agree. **Momentum** keeps a running sum of
+# opposite directions, while those along it agree. **Momentum** (动量) keeps a running sum of
 # past gradients, a *velocity* $u$ (PyTorch calls it the momentum buffer), and steps
 # along it:
 #
@@ -250,7 +250,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # with the momentum coefficient $\beta \in [0, 1)$ (typically 0.9; PyTorch's `momentum`),
 # dampening $\tau$ (usually 0) and $u_1 = g_1$. Opposite gradients cancel in $u$; agreeing
 # ones add up. With a constant gradient $g$ the velocity tends to $g/(1-\beta)$: momentum
-# 0.9 takes steps ten times longer than $\eta g$ on a steady slope. **Nesterov** momentum
+# 0.9 takes steps ten times longer than $\eta g$ on a steady slope. **Nesterov momentum** (Nesterov 动量)
 # steps along $g_t + \beta\, u_t$ instead: a look at where the velocity is about to carry us.
 # (In this chapter $\mu$ stays the smallest curvature of section 2, $b$ the intercept of
 # section 3, and $v$ Adam's average of $g^2$ in section 5.)
