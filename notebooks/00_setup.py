@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 00 · Setup and tour
+# *中文：环境配置与课程导览*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/00_setup.ipynb)
 #
@@ -102,7 +103,7 @@ finally:
 # %% [markdown]
 # ## 3. Sliders redraw plots
 #
-# Most chapters have a widget: change one thing, watch the picture redraw. Here a
+# Most chapters have a **widget** (交互控件): change one thing, watch the picture redraw. Here a
 # slider sets the curvature $a$ of $f(w) = a\,(w-3)^2$ and the learning rate $\eta$ of
 # one gradient-descent step $w \leftarrow w - \eta\, f'(w)$ from $w = 0$.
 # Look for the step *overshooting* the minimum once $\eta\,2a > 1$.
@@ -204,7 +205,7 @@ widgets.VBox([lr_slider, out])
 # %% [markdown]
 # ## 5. Self-checks
 #
-# `bml.check(got, expected, name)` compares your result with the right one (with a
+# A **self-check** (自检), `bml.check(got, expected, name)`, compares your result with the right one (with a
 # tolerance for floats, arrays and tensors) and prints a verdict with both values.
 # In your notebook a wrong answer prints **FAIL** and lets you carry on; when the
 # course runs as a test, it raises, so a wrong formula can never slip into the course.

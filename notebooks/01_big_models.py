@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 01 · Big models and the economics of scale
+# *中文：大模型与规模经济*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/01_big_models.ipynb)
 #
@@ -87,9 +88,9 @@ def human(x, unit=""):
 # %% [markdown]
 # ## 1. What is a big model?
 #
-# A neural network is a function with adjustable numbers, its **parameters** (weights
-# and biases). A model is *big* when it has billions of them, stacked in many layers
-# (**depth**), and when it was **pretrained**: trained once, at great cost, on a huge
+# A neural network is a function with adjustable numbers, its **parameters** (参数), the weights
+# and biases. A model is *big* when it has billions of them, stacked in many layers
+# (**depth**), and when it went through **pretraining** (预训练): trained once, at great cost, on a huge
 # general corpus (web pages, books, code) to predict missing or next words, and then
 # adapted cheaply to many tasks (chapter 08 fine-tunes one on news topics).
 #
@@ -137,7 +138,7 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 # fixed cost (one row of 768 numbers per word piece) that matters less as models grow.
 #
 # **Why big models matter.** Bigger models trained on more data keep getting better in a
-# predictable way (the *scaling laws* of Kaplan et al. 2020 and Hoffmann et al. 2022),
+# predictable way (the *scaling laws* of Kaplan et al. 2020 [ref:kaplan2020] and Hoffmann et al. 2022 [ref:hoffmann2022]),
 # and one pretrained model serves many tasks: search, translation, summarisation, code
 # completion, chat assistants, protein structure, speech recognition. Pretraining once
 # and fine-tuning many times is the economic engine of the field.
@@ -148,9 +149,9 @@ print(f"device of the weights: {next(bert.parameters()).device}; total {sum(part
 # |---|---|---|
 # | compute | $10^{23}$–$10^{25}$ operations: thousands of GPUs for months | this chapter; chapter 10 (mixed precision, data parallelism) |
 # | memory | the training state of a 70B model does not fit on 10 GPUs | this chapter; chapter 10 |
-# | privacy | models can memorise and repeat training text (Carlini et al. 2021) | chapter 11 (differentially private SGD) |
+# | privacy | models can memorise and repeat training text (Carlini et al. 2021 [ref:carlini2021]) | chapter 11 (differentially private SGD) |
 # | generalisation | big models can over-fit, and benchmarks can leak into training data | chapters 04 (regularization) and 06 (evaluation) |
-# | ethics and bias | models reproduce the biases of their data (Bender et al. 2021) | chapters 06 and 08 (per-class reports: who does the model fail?) |
+# | ethics and bias | models reproduce the biases of their data (Bender et al. 2021 [ref:bender2021]) | chapters 06 and 08 (per-class reports: who does the model fail?) |
 # | regulation | the EU AI Act presumes "systemic risk" above $10^{25}$ training FLOPs | section 6 below |
 #
 # ## 2. Where the capital flows
@@ -251,7 +252,7 @@ bml.check(count_parameters(small), sum(p.numel() for p in real.parameters()),
 # $$C \approx 6\,N\,D \ \text{floating-point operations (FLOPs)}.$$
 #
 # Why 6? For each token, every weight takes part in one multiply and one add in the
-# **forward** pass (2 FLOPs). The **backward** pass needs two such products per weight:
+# **forward pass** (前向传播): 2 FLOPs. The **backward pass** (反向传播) needs two such products per weight:
 # one to pass the gradient to the layer's input, one for the gradient of the weight
 # itself (4 FLOPs). $2 + 4 = 6$.
 #
@@ -322,7 +323,7 @@ print(f"GPT-3: the attention term adds {attention_share:.1%} to 6ND; embeddings 
 # | fp32 master copy of the weights | 4 bytes | — |
 # | **total** | **16 bytes** | **16 bytes** |
 #
-# (The accounting of Rajbhandari et al. 2020, "ZeRO".) A 7-billion-parameter model
+# (The accounting of Rajbhandari et al. 2020, "ZeRO" [ref:rajbhandari2020].) A 7-billion-parameter model
 # needs 112 GB just for this state, more than one 80 GB GPU, before a single activation.
 
 # %%
@@ -355,8 +356,8 @@ bml.check(training_memory(count_parameters(mlp), "fp32", "adam")["total"], held,
           "fp32 Adam training state");
 
 # %% [markdown]
-# **Activations** come on top: every layer keeps its inputs for the backward pass.
-# Korthikanti et al. (2022) count $s\,b\,h\,(34 + 5\,a\,s/h)$ bytes per layer, for
+# **Activations** (激活值) come on top: every layer keeps its inputs for the backward pass.
+# Korthikanti et al. (2022) [ref:korthikanti2022] count $s\,b\,h\,(34 + 5\,a\,s/h)$ bytes per layer, for
 # sequence length $s$, batch $b$, width $h$ and $a$ heads. They grow with the batch and
 # with the square of the sequence length, not with $N$. For GPT-3 with one 2048-token
 # sequence:
@@ -552,13 +553,13 @@ widgets.VBox([widgets.HBox([widgets.VBox([controls[k] for k in ("n_params", "n_t
 # ## 7. Compute-optimal size: Chinchilla
 #
 # Given a budget $C$, should you train a bigger model on fewer tokens, or a smaller one on
-# more? Hoffmann et al. (2022) trained over 400 models and found that $N$ and $D$ should
+# more? Hoffmann et al. (2022) [ref:hoffmann2022] trained over 400 models and found that $N$ and $D$ should
 # grow together: about **20 tokens per parameter**. With $C = 6ND$ and $D = 20N$:
 #
 # $$N_{\text{opt}} = \sqrt{\frac{C}{6 \cdot 20}}, \qquad D_{\text{opt}} = 20\,N_{\text{opt}} .$$
 #
 # Their fitted loss, $L(N, D) = E + A/N^{\alpha} + B/D^{\beta}$ (constants as refitted by
-# Besiroglu et al. 2024), shows why: at a fixed budget, a model too small cannot learn
+# Besiroglu et al. 2024 [ref:besiroglu2024]), shows why: at a fixed budget, a model too small cannot learn
 # enough, and a model too large has seen too little data. Move the budget and watch the
 # valley move; the red dot is `chinchilla_optimal`.
 
@@ -678,7 +679,7 @@ bml.check(actual_gb, training_memory(7e9, "fp32", "adam")["total"] / 1e9, "bf16+
 # count would have been compute-optimal (20 tokens per parameter)? Compute them from the
 # formula by hand (`math.sqrt`), then check `chinchilla_optimal`.
 #
-# **Exercise 3.** Narayanan et al. (2021) estimated that GPT-3 would train in about 34 days
+# **Exercise 3.** Narayanan et al. (2021) [ref:narayanan2021] estimated that GPT-3 would train in about 34 days
 # on 1,024 A100s sustaining 140 TFLOP/s each, counting $8ND$ FLOPs because activations are
 # recomputed. Reproduce their 34 days with `wall_clock_days`.
 #
@@ -737,16 +738,16 @@ bml.check(cost5, 1e25 / (989e12 * 0.4) / 3600 * 3.00, "cost of a 1e25-FLOP run")
 #   which is why capital decides who trains the largest models.
 #
 # **Further reading:**
-# Kaplan et al. 2020, [Scaling Laws for Neural Language Models](https://arxiv.org/abs/2001.08361);
-# Hoffmann et al. 2022, [Training Compute-Optimal Large Language Models](https://arxiv.org/abs/2203.15556);
-# Besiroglu et al. 2024, [Chinchilla Scaling: A replication attempt](https://arxiv.org/abs/2404.10102);
-# Brown et al. 2020, [Language Models are Few-Shot Learners](https://arxiv.org/abs/2005.14165) (GPT-3, appendix D);
-# Narayanan et al. 2021, [Efficient Large-Scale Language Model Training on GPU Clusters](https://arxiv.org/abs/2104.04473);
-# Rajbhandari et al. 2020, [ZeRO](https://arxiv.org/abs/1910.02054);
-# Korthikanti et al. 2022, [Reducing Activation Recomputation](https://arxiv.org/abs/2205.05198);
-# Llama Team 2024, [The Llama 3 Herd of Models](https://arxiv.org/abs/2407.21783);
-# Carlini et al. 2021, [Extracting Training Data from LLMs](https://arxiv.org/abs/2012.07805);
-# Bender et al. 2021, [On the Dangers of Stochastic Parrots](https://dl.acm.org/doi/10.1145/3442188.3445922);
+# Kaplan et al. 2020, [Scaling Laws for Neural Language Models](https://arxiv.org/abs/2001.08361) [ref:kaplan2020];
+# Hoffmann et al. 2022, [Training Compute-Optimal Large Language Models](https://arxiv.org/abs/2203.15556) [ref:hoffmann2022];
+# Besiroglu et al. 2024, [Chinchilla Scaling: A replication attempt](https://arxiv.org/abs/2404.10102) [ref:besiroglu2024];
+# Brown et al. 2020, [Language Models are Few-Shot Learners](https://arxiv.org/abs/2005.14165) (GPT-3, appendix D) [ref:brown2020];
+# Narayanan et al. 2021, [Efficient Large-Scale Language Model Training on GPU Clusters](https://arxiv.org/abs/2104.04473) [ref:narayanan2021];
+# Rajbhandari et al. 2020, [ZeRO](https://arxiv.org/abs/1910.02054) [ref:rajbhandari2020];
+# Korthikanti et al. 2022, [Reducing Activation Recomputation](https://arxiv.org/abs/2205.05198) [ref:korthikanti2022];
+# Llama Team 2024, [The Llama 3 Herd of Models](https://arxiv.org/abs/2407.21783) [ref:grattafiori2024];
+# Carlini et al. 2021, [Extracting Training Data from LLMs](https://arxiv.org/abs/2012.07805) [ref:carlini2021];
+# Bender et al. 2021, [On the Dangers of Stochastic Parrots](https://dl.acm.org/doi/10.1145/3442188.3445922) [ref:bender2021];
 # Epoch AI, [Notable AI models](https://epoch.ai/data/notable-ai-models);
 # [EU AI Act, Article 51](https://eur-lex.europa.eu/eli/reg/2024/1689/oj).
 # Next: chapter 02, the loss functions these FLOPs are spent minimising.

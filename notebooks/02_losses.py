@@ -16,11 +16,12 @@
 
 # %% [markdown]
 # # 02 · Loss functions: from MSE to the GAN game
+# *中文：损失函数：从均方误差到生成对抗博弈*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/02_losses.ipynb)
 #
 # A model learns by making one number smaller. That number, the **loss**, says how
-# wrong the predictions are; its **gradient** says which way to move every weight.
+# wrong the predictions are; its **gradient** (梯度) says which way to move every weight.
 # The loss decides what "wrong" means, and a careless formula turns into `inf` or
 # `nan` long before the model is any good.
 #
@@ -186,13 +187,13 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# **The math.** A network maps an input $x$ to **logits** $z \in \mathbb R^C$, one raw
-# score per class, and the **softmax** turns them into probabilities:
+# **The math.** A network maps an input $x$ to **logits** (对数几率) $z \in \mathbb R^C$, one raw
+# score per class, and the **softmax** (归一化指数函数) turns them into probabilities:
 #
 # $$p_k = \mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{j=1}^C e^{z_j}}.$$
 #
 # For examples $(x_i, y_i)$, $i = 1..N$, with labels $y_i \in \{0, \dots, C-1\}$, the
-# likelihood is $\prod_i p_{i, y_i}$. Its mean negative log is the **cross-entropy**:
+# likelihood is $\prod_i p_{i, y_i}$. Its mean negative log is the **cross-entropy** (交叉熵):
 #
 # $$\mathcal L = -\frac{1}{N}\sum_{i=1}^N \log p_{i, y_i}
 #  = -\frac{1}{N}\sum_{i=1}^N \sum_{k} q_{ik} \log p_{ik},$$
@@ -486,7 +487,7 @@ multiclass_explorer = widgets.interact(
 # them apart; $G$ is trained to fool $D$. If both play perfectly, $G$'s samples are
 # distributed exactly like the data and $D$ can only say ½.
 #
-# **The math** (Goodfellow et al., 2014). With data $x \sim p_{\text{data}}$ and noise
+# **The math** (Goodfellow et al., 2014 [ref:goodfellow2014]). With data $x \sim p_{\text{data}}$ and noise
 # $z \sim p_z$, the game's value is
 #
 # $$V(D, G) = \mathbb E_{x}\big[\log D(x)\big] + \mathbb E_{z}\big[\log(1 - D(G(z)))\big],
@@ -923,14 +924,14 @@ bml.check(wb.detach().double().round(decimals=3), [-1.0, 0.5], "exercise 5, the 
 #   outside [0, 1], empty batches and wrong dtypes, with a message that says what it expected.
 #
 # **Further reading**
-# - I. Goodfellow et al., [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661) (2014),
+# - I. Goodfellow et al., [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661) (2014) [ref:goodfellow2014],
 #   and Goodfellow's [NIPS 2016 tutorial on GANs](https://arxiv.org/abs/1701.00160) (section 3.2.3:
-#   the non-saturating game).
+#   the non-saturating game) [ref:goodfellow2016b].
 # - Goodfellow, Bengio, Courville, [*Deep Learning*](https://www.deeplearningbook.org/), §5.5
-#   (maximum likelihood) and §6.2.2 (output units and their losses).
+#   (maximum likelihood) and §6.2.2 (output units and their losses) [ref:goodfellow2016a].
 # - [`torch.nn.functional.cross_entropy`](https://pytorch.org/docs/stable/generated/torch.nn.functional.cross_entropy.html)
 #   and [`binary_cross_entropy_with_logits`](https://pytorch.org/docs/stable/generated/torch.nn.functional.binary_cross_entropy_with_logits.html).
-# - M. Lucic et al., [Are GANs Created Equal?](https://arxiv.org/abs/1711.10337) (2018): how
+# - M. Lucic et al., [Are GANs Created Equal?](https://arxiv.org/abs/1711.10337) (2018) [ref:lucic2018]: how
 #   much of GAN progress is tuning.
 #
 # Next: chapter 03, the optimizers that walk down these loss surfaces.

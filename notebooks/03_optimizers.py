@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 03 · Optimizers: GD, SGD, momentum, Adam, AdamW
+# *中文：优化器：梯度下降、随机梯度下降、动量、Adam 与 AdamW*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/03_optimizers.ipynb)
 #
@@ -106,7 +107,7 @@ plt.show()
 #
 # $$\theta_{t+1} = \theta_t - \eta\, \nabla f(\theta_t),$$
 #
-# where $\eta > 0$ is the **learning rate** (step size) and $t$ counts the steps.
+# where $\eta > 0$ is the **learning rate** (学习率) or step size, and $t$ counts the steps.
 #
 # Take a quadratic, $f(\theta) = \tfrac12\, \theta^\top A\, \theta$ with $A$ symmetric and
 # positive definite. Its gradient is $A\theta$, so one step multiplies $\theta$ by the
@@ -120,7 +121,7 @@ plt.show()
 # where $L$ is the largest curvature (for any smooth loss, $L$ bounds how fast the
 # gradient can change). The *slowest* direction, curvature $\mu = \lambda_{\min}$,
 # shrinks by $1 - \eta\mu$ per step: with $\eta$ capped by $2/L$, progress along it is
-# governed by the **condition number** $\kappa = L/\mu$. Our valley has $L = 20$,
+# governed by the **condition number** (条件数) $\kappa = L/\mu$. Our valley has $L = 20$,
 # $\mu = 1$, $\kappa = 20$, so the limit is $\eta < 0.1$.
 
 # %%
@@ -152,7 +153,7 @@ for lr in rates:
 # ## 3. Stochastic gradient descent: noise from minibatches
 #
 # With data, the loss is an average over $n$ examples, $f(\theta) = \frac1n\sum_{i=1}^n
-# \ell_i(\theta)$. **SGD** estimates the gradient from a random minibatch $B$ of $|B|$
+# \ell_i(\theta)$. **SGD** (随机梯度下降) estimates the gradient from a random minibatch $B$ of $|B|$
 # examples, $g_t = \frac{1}{|B|}\sum_{i\in B}\nabla \ell_i(\theta_t)$, and takes the same
 # step $\theta_{t+1} = \theta_t - \eta\, g_t$. The estimate is right on average
 # ($\mathbb{E}[g_t] = \nabla f$), and its variance falls like $1/|B|$ (for examples drawn
@@ -240,7 +241,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # ## 4. Momentum
 #
 # In the valley of section 1, consecutive gradients across the valley point in
-# opposite directions, while those along it agree. **Momentum** keeps a running sum of
+# opposite directions, while those along it agree. **Momentum** (动量) keeps a running sum of
 # past gradients, a *velocity* $u$ (PyTorch calls it the momentum buffer), and steps
 # along it:
 #
@@ -249,7 +250,7 @@ bml.check(spread[0] / spread[4], np.sqrt(256), "noise ratio batch 1 / batch 256"
 # with the momentum coefficient $\beta \in [0, 1)$ (typically 0.9; PyTorch's `momentum`),
 # dampening $\tau$ (usually 0) and $u_1 = g_1$. Opposite gradients cancel in $u$; agreeing
 # ones add up. With a constant gradient $g$ the velocity tends to $g/(1-\beta)$: momentum
-# 0.9 takes steps ten times longer than $\eta g$ on a steady slope. **Nesterov** momentum
+# 0.9 takes steps ten times longer than $\eta g$ on a steady slope. **Nesterov momentum** (Nesterov 动量)
 # steps along $g_t + \beta\, u_t$ instead: a look at where the velocity is about to carry us.
 # (In this chapter $\mu$ stays the smallest curvature of section 2, $b$ the intercept of
 # section 3, and $v$ Adam's average of $g^2$ in section 5.)
@@ -300,7 +301,7 @@ for name, hyper in [("momentum", dict(momentum=0.8)), ("Nesterov", dict(momentum
 # %% [markdown]
 # ## 5. Adam: moving averages of the gradient and its square
 #
-# Adam keeps two **exponential moving averages** (EMAs) per parameter: of the
+# Adam keeps two **exponential moving averages** (指数移动平均), EMAs, per parameter: of the
 # gradient $g_t$ and of its elementwise square $g_t^2$,
 #
 # $$m_t = \beta_1\, m_{t-1} + (1-\beta_1)\, g_t, \qquad v_t = \beta_2\, v_{t-1} + (1-\beta_2)\, g_t^2,$$
@@ -314,7 +315,7 @@ for name, hyper in [("momentum", dict(momentum=0.8)), ("Nesterov", dict(momentum
 #
 # so every coordinate moves by about $\eta$ whatever the scale of its gradients
 # ($\epsilon \approx 10^{-8}$ only prevents division by zero). The hats are the
-# **bias correction**. Unrolling the recursion gives
+# **bias correction** (偏差校正). Unrolling the recursion gives
 # $m_t = (1-\beta_1)\sum_{i=1}^t \beta_1^{\,t-i} g_i$, whose weights sum to
 # $1-\beta_1^t$, not 1: starting from zero biases $m_t$ towards zero. Dividing fixes it:
 #
@@ -434,13 +435,13 @@ bml.check(np.abs(first_bad), [0.1 / np.sqrt(1 - 0.999)] * 2, "first step without
 # %% [markdown]
 # ## 6. AdamW: weight decay is not an L2 term under Adam
 #
-# **Weight decay** shrinks the weights a little at every step. For plain SGD it is the
+# **Weight decay** (权重衰减) shrinks the weights a little at every step. For plain SGD it is the
 # same as adding an L2 penalty $\frac\lambda2\lVert\theta\rVert^2$ to the loss: the
 # penalty's gradient $\lambda\theta$ joins $g$ and the step subtracts $\eta\lambda\theta$.
 # Under Adam the two differ. `Adam(weight_decay=λ)` adds $\lambda\theta$ to the
 # gradient, which then passes through the division by $\sqrt{\hat v_t}$: weights with
-# large gradients are hardly decayed, weights with small ones strongly. **AdamW**
-# (Loshchilov & Hutter, 2019) *decouples* the decay from the gradient:
+# large gradients are hardly decayed, weights with small ones strongly. **AdamW** (解耦权重衰减 Adam)
+# (Loshchilov & Hutter, 2019 [ref:loshchilov2019]) *decouples* the decay from the gradient:
 #
 # $$\theta_{t+1} = \theta_t - \eta\lambda\,\theta_t - \eta\,\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon},$$
 #
@@ -757,9 +758,9 @@ bml.check(raw[9], 5 * (1 - 0.99**10), "raw EMA at t = 10")
 # - `bigmodel_lib.optim.SGD / Adam / AdamW` match `torch.optim` and work in any training loop.
 #
 # **Further reading:**
-# G. Goh, [Why momentum really works](https://distill.pub/2017/momentum/) (Distill, 2017);
-# D. Kingma, J. Ba, [Adam: a method for stochastic optimization](https://arxiv.org/abs/1412.6980) (2015);
-# I. Loshchilov, F. Hutter, [Decoupled weight decay regularization](https://arxiv.org/abs/1711.05101) (2019);
-# S. Ruder, [An overview of gradient descent optimization algorithms](https://arxiv.org/abs/1609.04747) (2016);
+# G. Goh, [Why momentum really works](https://distill.pub/2017/momentum/) (Distill, 2017) [ref:goh2017];
+# D. Kingma, J. Ba, [Adam: a method for stochastic optimization](https://arxiv.org/abs/1412.6980) (2015) [ref:kingma2015];
+# I. Loshchilov, F. Hutter, [Decoupled weight decay regularization](https://arxiv.org/abs/1711.05101) (2019) [ref:loshchilov2019];
+# S. Ruder, [An overview of gradient descent optimization algorithms](https://arxiv.org/abs/1609.04747) (2016) [ref:ruder2016];
 # [torch.optim documentation](https://pytorch.org/docs/stable/optim.html).
 # Next: chapter 04, regularization: L1, L2, weight decay and dropout.

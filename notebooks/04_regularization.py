@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 04 · Regularization: L1, L2, weight decay, dropout
+# *中文：正则化：L1、L2、权重衰减与随机失活*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/04_regularization.ipynb)
 #
@@ -170,7 +171,7 @@ print(f"best validation MSE {plain_curves['val'][best]:.3f} at step {plain_curve
 # %% [markdown]
 # The training error keeps falling far below the noise level: the network is fitting
 # the noise. Validation error first falls (the network learns the curve), then rises
-# (it learns the noise). That growing gap is **over-fitting**. Every method in this
+# (it learns the noise). That growing gap is **over-fitting** (过拟合). Every method in this
 # chapter narrows it.
 #
 # ## 2. L2 and L1 penalties
@@ -205,7 +206,7 @@ bml.check(l2_penalty(w_demo).item(), 1 + 4 + 9 + 16 + 0.25, "l2_penalty = Σw²"
 # $\mathcal L(w) = \frac1n\lVert y - Xw\rVert^2$. The L2 problem has a closed form,
 # $w = (X^\top X/n + \lambda I)^{-1} X^\top y / n$. The L1 problem has none; we solve it by
 # *proximal gradient descent* (ISTA): a gradient step on $\mathcal L$, then the
-# **soft-thresholding** step that the L1 term calls for,
+# **soft-thresholding** (软阈值) step that the L1 term calls for,
 # $w_j \leftarrow \mathrm{sign}(w_j)\max(|w_j| - \eta\lambda, 0)$, which sets small
 # weights to exactly zero. Both are checked against scikit-learn's `Ridge` and `Lasso`
 # (which scale $\lambda$ differently).
@@ -391,7 +392,7 @@ print(f"Adam + L2: decay strengths span {np.log10(relative.max() / relative.min(
 #
 # ## 4. Dropout
 #
-# **Dropout** (Srivastava et al., 2014) zeroes each activation at random during
+# **Dropout** (随机失活) of Srivastava et al. (2014) [ref:srivastava2014] zeroes each activation at random during
 # training, with probability $p$, so no unit can rely on one particular other unit.
 # *Inverted* dropout also scales the survivors by $1/(1-p)$:
 #
@@ -472,7 +473,7 @@ with torch.no_grad():
 # %% [markdown]
 # ## 5. Early stopping
 #
-# The validation curve of section 1 has a minimum. **Early stopping** keeps the
+# The validation curve of section 1 has a minimum. **Early stopping** (早停) keeps the
 # weights from that step and stops there (in practice: after `patience` evaluations
 # without improvement). It regularizes because gradient descent starting from small
 # weights explores simple functions first: stopping early limits how far the weights
@@ -691,8 +692,8 @@ bml.check(formula, sk, "soft-thresholded least squares vs sklearn Lasso (λ = 0.
 # - Early stopping keeps the weights of the best validation step: a regularizer for free.
 #
 # **Further reading:**
-# N. Srivastava et al., [Dropout: a simple way to prevent neural networks from overfitting](https://jmlr.org/papers/v15/srivastava14a.html) (JMLR, 2014);
-# I. Loshchilov, F. Hutter, [Decoupled weight decay regularization](https://arxiv.org/abs/1711.05101) (2019);
-# R. Tibshirani, [Regression shrinkage and selection via the lasso](https://doi.org/10.1111/j.2517-6161.1996.tb02080.x) (1996);
-# I. Goodfellow, Y. Bengio, A. Courville, [Deep Learning, chapter 7](https://www.deeplearningbook.org/contents/regularization.html).
+# N. Srivastava et al., [Dropout: a simple way to prevent neural networks from overfitting](https://jmlr.org/papers/v15/srivastava14a.html) (JMLR, 2014) [ref:srivastava2014];
+# I. Loshchilov, F. Hutter, [Decoupled weight decay regularization](https://arxiv.org/abs/1711.05101) (2019) [ref:loshchilov2019];
+# R. Tibshirani, [Regression shrinkage and selection via the lasso](https://doi.org/10.1111/j.2517-6161.1996.tb02080.x) (1996) [ref:tibshirani1996];
+# I. Goodfellow, Y. Bengio, A. Courville, [Deep Learning, chapter 7](https://www.deeplearningbook.org/contents/regularization.html) [ref:goodfellow2016a].
 # Next: chapter 05, the training loop.

@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 05 · The training loop
+# *中文：训练循环*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/05_training_loop.ipynb)
 #
@@ -432,13 +433,13 @@ for how in ("all rows", "training rows"):
 # something from data (imputer, clipper, scaler, feature selector) on the training
 # rows only, and apply it unchanged to validation and test rows.
 #
-# **Augmentation** makes new training examples from old ones: `add_gaussian_noise`
+# **Data augmentation** (数据增强) makes new training examples from old ones: `add_gaussian_noise`
 # jitters standardized features, `mixup` blends pairs of examples and their labels.
 # Like fitting, it touches the training split only; validation data stays as it is.
 #
 # ## 5. Mini-batches
 #
-# The loss is an average over examples, so its gradient on a random **mini-batch**
+# The loss is an average over examples, so its gradient on a random **mini-batch** (小批量)
 # of $B$ rows is an unbiased, noisy estimate of the full gradient. Small batches
 # take many cheap, noisy steps per epoch; the full batch takes one precise step.
 # `fit` shuffles the rows each epoch with a generator seeded by `seed`.
@@ -476,11 +477,11 @@ _ = widgets.interact(draw_minibatch,
 # ## 6. Learning-rate schedules
 #
 # A constant learning rate is a compromise: large early (to travel) and small late
-# (to settle) is better. A **scheduler** changes the optimizer's rate as training
+# (to settle) is better. A **learning-rate scheduler** (学习率调度器) changes the optimizer's rate as training
 # goes, per epoch or per step (`fit(..., scheduler=..., scheduler_interval="epoch" | "step")`).
 # The common shapes, for 100 steps from a peak rate $\eta_{\max}$:
 #
-# - **step decay**: multiply by $\gamma$ every $k$ steps;
+# - **step decay** (阶梯衰减): multiply by $\gamma$ every $k$ steps;
 # - **cosine**: $\eta_t = \tfrac12\eta_{\max}(1 + \cos(\pi t / T))$;
 # - **warm-up + linear decay** (transformers): rise linearly for $w$ steps, then fall linearly to 0.
 
@@ -820,8 +821,8 @@ _ = bml.check(same_weights(one_go, two_calls), True, "3 + 3 epochs with resume =
 #
 # **Further reading:** the PyTorch tutorial
 # [*Optimizing model parameters*](https://pytorch.org/tutorials/beginner/basics/optimization_tutorial.html);
-# A. Karpathy, [*A recipe for training neural networks*](https://karpathy.github.io/2019/04/25/recipe/);
+# A. Karpathy, [*A recipe for training neural networks*](https://karpathy.github.io/2019/04/25/recipe/) [ref:karpathy2019];
 # [scikit-learn: common pitfalls (data leakage)](https://scikit-learn.org/stable/common_pitfalls.html);
-# Zhang et al., [*mixup: Beyond empirical risk minimization*](https://arxiv.org/abs/1710.09412);
-# Loshchilov & Hutter, [*SGDR: stochastic gradient descent with warm restarts*](https://arxiv.org/abs/1608.03983).
+# Zhang et al., [*mixup: Beyond empirical risk minimization*](https://arxiv.org/abs/1710.09412) [ref:zhang2018];
+# Loshchilov & Hutter, [*SGDR: stochastic gradient descent with warm restarts*](https://arxiv.org/abs/1608.03983) [ref:loshchilov2017].
 # Next: chapter 06, how to judge a trained model.

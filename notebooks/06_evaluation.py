@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 06 · Evaluation and model selection
+# *中文：模型评估与模型选择*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/06_evaluation.ipynb)
 #
@@ -165,10 +166,10 @@ print(f"weak model:   accuracy {accuracy(y_test, probs['weak (10 epochs)'].argma
 # $$P_c = \frac{TP_c}{TP_c + FP_c}, \qquad R_c = \frac{TP_c}{TP_c + FN_c}, \qquad
 # F1_c = \frac{2 P_c R_c}{P_c + R_c} = \frac{2\,TP_c}{2\,TP_c + FP_c + FN_c}$$
 #
-# - **Precision** $P_c$: of the images we *called* $c$, the fraction that are $c$.
-# - **Recall** $R_c$: of the images that *are* $c$, the fraction we found.
-# - **F1**: their harmonic mean, high only when both are high.
-# - **Support** $n_c$: how many test images are truly $c$.
+# - **Precision** (精确率) $P_c$: of the images we *called* $c$, the fraction that are $c$.
+# - **Recall** (召回率) $R_c$: of the images that *are* $c$, the fraction we found.
+# - **F1** (F1 值): their harmonic mean, high only when both are high.
+# - **Support** (支持数) $n_c$: how many test images are truly $c$.
 #
 # A class never predicted has $TP_c + FP_c = 0$: its precision is $0/0$, reported as 0
 # (scikit-learn's `zero_division=0`; our library does the same).
@@ -297,13 +298,13 @@ ovr.round(3)
 # "a nine if $p(9 \mid x) \ge t$". Every threshold gives a different confusion matrix.
 # Two curves show all of them at once:
 #
-# - **ROC**: true positive rate $TPR = R = \frac{TP}{TP+FN}$ against false positive
+# - **ROC** (ROC 曲线): true positive rate $TPR = R = \frac{TP}{TP+FN}$ against false positive
 #   rate $FPR = \frac{FP}{FP+TN}$. A random scorer lies on the diagonal.
-#   Its area, **AUC**, is the probability that a random positive scores higher than a
+#   Its area, **AUC** (曲线下面积), is the probability that a random positive scores higher than a
 #   random negative (ties count one half).
 # - **Precision-recall (PR)**: precision against recall. A random scorer has
 #   precision equal to the share of positives, $\pi = 5\%$ here.
-#   **Average precision** sums precision weighted by the recall each threshold adds:
+#   **Average precision** (平均精度) sums precision weighted by the recall each threshold adds:
 #   $AP = \sum_n (R_n - R_{n-1})\, P_n$.
 #
 # To trace a curve, sort the scores from high to low and lower the threshold one
@@ -399,7 +400,7 @@ _ = widgets.interact(
 #
 # A test set is precious: use it for every decision and it stops measuring anything
 # (pitfall 3 below). To compare models during development we estimate their
-# performance from the training data alone. **k-fold cross-validation** cuts the
+# performance from the training data alone. **k-fold cross-validation** (k 折交叉验证) cuts the
 # training set into $k$ folds, trains $k$ times, each time holding out one fold for
 # validation, and averages:
 #
@@ -466,12 +467,12 @@ bml.check(np.bincount(y_train.numpy()[ours[0][1]], minlength=10) * 5, np.bincoun
 # Which learning rate and weight decay? Each guess costs a training run, so the
 # question is how to spend a budget of, say, 16 runs.
 #
-# - **Grid search** tries every combination of a few values per hyperparameter:
+# - **Grid search** (网格搜索) tries every combination of a few values per hyperparameter:
 #   4 × 4 = 16 runs, but only 4 distinct learning rates.
-# - **Random search** draws 16 independent points: 16 distinct learning rates. When
+# - **Random search** (随机搜索) draws 16 independent points: 16 distinct learning rates. When
 #   only some hyperparameters matter (usually), this covers them far better
-#   (Bergstra and Bengio, 2012).
-# - **Bayesian optimisation** fits a model of *score as a function of the
+#   (Bergstra and Bengio, 2012 [ref:bergstra2012]).
+# - **Bayesian optimisation** (贝叶斯优化) fits a model of *score as a function of the
 #   hyperparameters* to the runs so far and runs next where that model expects the
 #   biggest gain.
 #
@@ -658,7 +659,7 @@ plt.show()
 #
 # The part on which the models disagree shrinks like $1/m$; what they share
 # ($\rho\sigma^2$) stays. To give the members something to disagree about we use
-# **bagging** (Breiman, 1996): each member trains on its own *bootstrap sample* ($n$
+# **bagging** (装袋法) of Breiman (1996) [ref:breiman1996]: each member trains on its own *bootstrap sample* ($n$
 # images drawn with replacement from the same $n$) with its own seed. And we keep the
 # data small (about 100 images), where single models vary a lot.
 
@@ -771,7 +772,7 @@ bml.check(bool(right.mean > wrong.mean + 0.3), True, "shuffling repairs the fold
 # ### 2. Macro-F1 is not the F1 of macro precision and macro recall
 #
 # Some write-ups compute the harmonic mean of the averaged precision and recall.
-# That is a different number (Opitz and Burst, 2019), and not what scikit-learn or
+# That is a different number (Opitz and Burst, 2019 [ref:opitz2019]), and not what scikit-learn or
 # papers call macro-F1:
 
 # %%
@@ -901,13 +902,13 @@ bml.check(preds.mean(axis=1).var(), rho_ex + (1 - rho_ex) / m, "variance of the 
 # **Further reading:**
 # [scikit-learn: metrics and scoring](https://scikit-learn.org/stable/modules/model_evaluation.html);
 # T. Saito and M. Rehmsmeier, *The precision-recall plot is more informative than the
-# ROC plot when evaluating binary classifiers on imbalanced datasets* (PLOS ONE, 2015);
-# J. Opitz and S. Burst, *Macro F1 and Macro F1* (2019);
-# J. Bergstra and Y. Bengio, *Random search for hyper-parameter optimization* (JMLR, 2012);
+# ROC plot when evaluating binary classifiers on imbalanced datasets* (PLOS ONE, 2015) [ref:saito2015];
+# J. Opitz and S. Burst, *Macro F1 and Macro F1* (2019) [ref:opitz2019];
+# J. Bergstra and Y. Bengio, *Random search for hyper-parameter optimization* (JMLR, 2012) [ref:bergstra2012];
 # J. Snoek, H. Larochelle and R. Adams, *Practical Bayesian optimization of machine
-# learning algorithms* (NeurIPS, 2012);
-# C. Rasmussen and C. Williams, [*Gaussian Processes for Machine Learning*](http://gaussianprocess.org/gpml/) (2006), chapter 2;
+# learning algorithms* (NeurIPS, 2012) [ref:snoek2012];
+# C. Rasmussen and C. Williams, [*Gaussian Processes for Machine Learning*](http://gaussianprocess.org/gpml/) (2006), chapter 2 [ref:rasmussen2006];
 # B. Lakshminarayanan et al., *Simple and scalable predictive uncertainty estimation
-# using deep ensembles* (NeurIPS, 2017).
+# using deep ensembles* (NeurIPS, 2017) [ref:lakshminarayanan2017].
 # Next: chapter 07, classifying news text from scratch, where these metrics judge a
 # BiLSTM.

@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 07 · Text classification from scratch: a BiLSTM reads the news
+# *中文：从零开始的文本分类：用双向 LSTM 读新闻*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/07_text_classification.ipynb)
 #
@@ -135,8 +136,8 @@ bml.check(clean_news_text("Fed #39;s chief\\says  quot;hi quot;"), "Fed's chief 
 # %% [markdown]
 # ## 2. Tokens and a vocabulary
 #
-# A model reads numbers, not strings. The **tokenizer** lower-cases a text and splits
-# it into words, numbers and punctuation marks; the **vocabulary** gives every token seen
+# A model reads numbers, not strings. The **tokenizer** (分词器) lower-cases a text and splits
+# it into words, numbers and punctuation marks; the **vocabulary** (词表) gives every token seen
 # often enough in the *training* texts an id. Two ids are special: `<pad>` (0) fills up
 # short texts in a batch, and `<unk>` (1) stands for any token the vocabulary does not
 # know: a rare name, a typo, a word that only appears in the test set.
@@ -160,7 +161,7 @@ print("encoded:", vocab.encode(val_tokens[0][:12]))
 print("decoded:", vocab.decode(vocab.encode(val_tokens[0][:12])))
 
 # %% [markdown]
-# Word counts follow **Zipf's law**: the $r$-th most frequent word appears about
+# Word counts follow **Zipf's law** (齐普夫定律): the $r$-th most frequent word appears about
 # $C / r$ times. A few words (`the`, `,`, `.`) are everywhere; most words are rare, and
 # about half of the distinct words appear only once. That is why a minimum frequency
 # shrinks the vocabulary (and the embedding table) so much while losing few tokens.
@@ -697,9 +698,9 @@ bml.check(loop_masked_mean(h_random, L), masked_mean(h_random, length_mask(L, 5)
 # - Judge a classifier per class and by its mistakes, not by one accuracy.
 #
 # **Further reading:** S. Hochreiter and J. Schmidhuber,
-# [Long Short-Term Memory](https://www.bioinf.jku.at/publications/older/2604.pdf) (1997);
-# A. Graves and J. Schmidhuber, *Framewise phoneme classification with bidirectional LSTM* (2005);
-# C. Olah, [Understanding LSTM Networks](https://colah.github.io/posts/2015-08-Understanding-LSTMs/);
-# X. Zhang, J. Zhao, Y. LeCun, [Character-level Convolutional Networks for Text Classification](https://arxiv.org/abs/1509.01626) (2015, AG News);
+# [Long Short-Term Memory](https://www.bioinf.jku.at/publications/older/2604.pdf) (1997) [ref:hochreiter1997];
+# A. Graves and J. Schmidhuber, *Framewise phoneme classification with bidirectional LSTM* (2005) [ref:graves2005];
+# C. Olah, [Understanding LSTM Networks](https://colah.github.io/posts/2015-08-Understanding-LSTMs/) [ref:olah2015];
+# X. Zhang, J. Zhao, Y. LeCun, [Character-level Convolutional Networks for Text Classification](https://arxiv.org/abs/1509.01626) (2015, AG News) [ref:zhang2015];
 # PyTorch: [`pack_padded_sequence`](https://pytorch.org/docs/stable/generated/torch.nn.utils.rnn.pack_padded_sequence.html).
 # Next: chapter 08 fine-tunes a pretrained BERT on the same news and compares it with this BiLSTM.

@@ -16,6 +16,7 @@
 
 # %% [markdown]
 # # 08 · BERT case study: transfer learning on real news
+# *中文：BERT 案例研究：在真实新闻上做迁移学习*
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/bigmodel-course/bigmodel-course/blob/main/notebooks/08_bert_case_study.ipynb)
 #
@@ -227,7 +228,7 @@ print(f"chance {chance:.0%}; random weights {short_runs['random weights']:.0%} "
 # ## 3. Tokens: from a headline to word pieces
 #
 # BERT-family models do not use a word vocabulary like chapter 07's. A word vocabulary
-# either grows huge or maps rare words to `<unk>`. **WordPiece** keeps 30,522 pieces:
+# either grows huge or maps rare words to `<unk>`. **WordPiece** (WordPiece 子词切分) keeps 30,522 pieces:
 # whole common words and fragments (`##` marks a piece that continues a word), so any
 # word can be spelled with pieces and almost nothing is unknown.
 
@@ -286,7 +287,7 @@ bml.check(same, len(some), f"identical on {len(some)} validation items")
 
 # %% [markdown]
 # A batch needs one rectangle of ids, so shorter texts are **padded** with `[PAD]` (id 0)
-# and an **attention mask** (1 = real token, 0 = padding) tells the model which positions
+# and an **attention mask** (注意力掩码), 1 = real token, 0 = padding) tells the model which positions
 # to ignore. Texts longer than `max_length` are **truncated**.
 
 # %%
@@ -310,8 +311,8 @@ print(f"max_length={CONFIG.max_length} cuts {np.mean(lengths > CONFIG.max_length
 # from the first `CONFIG.eval_length`: the title, which carries most of the topic, is
 # always kept, and only the tail of the longer descriptions is cut (in training only;
 # reading more at test time is cheap and measured half a point better). Padding every
-# batch to `max_length` would waste compute on `[PAD]`s. **Dynamic padding** pads each
-# batch only to its own longest item, and **length bucketing** (chapter 07's
+# batch to `max_length` would waste compute on `[PAD]`s. **Dynamic padding** (动态填充) pads each
+# batch only to its own longest item, and **length bucketing** (长度分桶), chapter 07's
 # `BucketBatchSampler`) puts items of similar length together, so there is almost
 # nothing left to pad:
 
@@ -530,7 +531,7 @@ pd.DataFrame({"true": [CLASSES[test.labels[i]] for i in worst],
 #
 # Is a 22-million-parameter encoder worth it? The benchmark module trains the two
 # baselines on exactly the same training rows and scores them on the same test rows:
-# **TF-IDF** of words and word pairs with a linear SVM, and chapter 07's **BiLSTM**
+# **TF-IDF** (词频-逆文档频率) of words and word pairs with a linear SVM, and chapter 07's **BiLSTM**
 # (trained from scratch, three passes).
 
 # %% tags=["nbval-ignore-output"]
@@ -785,11 +786,11 @@ bml.check(macro_f1, metrics.precision_recall_f1(test.labels, test_pred, "macro")
 # - Keep the learning rate small: $10^{-3}$ bruises MiniLM, $3\cdot10^{-3}$ erases what
 #   pretraining stored.
 #
-# **Further reading:** Devlin et al., [BERT](https://arxiv.org/abs/1810.04805) (2019);
-# Wang et al., [MiniLM](https://arxiv.org/abs/2002.10957) (2020); Reimers & Gurevych,
-# [Sentence-BERT](https://arxiv.org/abs/1908.10084) (2019); Sun et al.,
+# **Further reading:** Devlin et al., [BERT](https://arxiv.org/abs/1810.04805) (2019) [ref:devlin2019];
+# Wang et al., [MiniLM](https://arxiv.org/abs/2002.10957) (2020) [ref:wang2020]; Reimers & Gurevych,
+# [Sentence-BERT](https://arxiv.org/abs/1908.10084) (2019) [ref:reimers2019]; Sun et al.,
 # [How to fine-tune BERT for text classification?](https://arxiv.org/abs/1905.05583)
-# (2019); Howard & Ruder, [ULMFiT](https://arxiv.org/abs/1801.06146) (2018); the
+# (2019) [ref:sun2019]; Howard & Ruder, [ULMFiT](https://arxiv.org/abs/1801.06146) (2018) [ref:howard2018]; the
 # [Hugging Face course](https://huggingface.co/learn/nlp-course), chapter 3.
 # Next: chapter 09, inside the encoder: attention and the Transformer rebuilt from scratch
 # and loaded with these MiniLM weights.

@@ -282,3 +282,33 @@ def test_widgets_render_and_redraw(lab, browser, notebook):
         page.screenshot(path=str(SHOTS / f"{notebook.stem}.png"), full_page=False)
         page.close()
         _shut_down_kernels(url, token)
+
+
+def test_glossary_search_typed_in_chinese(lab, browser):
+    """Chapter 13's glossary search box answers a term typed in Chinese (and one in full-width Latin)."""
+    url, token = lab
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab/tree/13_appendix.ipynb?reset&token={token}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        time.sleep(2)  # Run All queues the cells until the kernel is ready
+        page.get_by_role("menuitem", name="Edit", exact=True).click()
+        page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        _wait_until_all_cells_ran(page, RUN_TIMEOUT_S)
+        box = page.locator(".jp-Notebook .widget-text input").first
+        box.wait_for(timeout=60_000)
+        box.scroll_into_view_if_needed()
+        for typed, expected in (("知识蒸馏", "knowledge distillation"), ("ＤＲＯＰＯＵＴ", "随机失活")):
+            box.fill("")
+            box.press_sequentially(typed)  # one input event per character, as a person types
+            page.locator(".jp-Notebook .widget-html", has_text=expected).first.wait_for(timeout=30_000)
+        text = page.inner_text(".jp-Notebook")
+        problems = sorted({m.group(0) for m in ERROR_PATTERNS.finditer(text)})
+        assert not problems, f"13_appendix.ipynb: errors on the page: {problems}"
+    finally:
+        page.screenshot(path=str(SHOTS / "13_appendix_search.png"), full_page=False)
+        page.close()
+        _shut_down_kernels(url, token)
