@@ -44,7 +44,8 @@ def test_recall_at_k_against_a_hand_count():
     sim = torch.randn(30, 40, generator=g)
     targets = torch.randint(0, 40, (30,), generator=g)
     for k in (1, 5, 40):
-        by_hand = np.mean([int(t) in torch.argsort(row, descending=True)[:k].tolist() for row, t in zip(sim, targets)])
+        by_hand = np.mean([int(t) in torch.argsort(row, descending=True)[:k].tolist()
+                           for row, t in zip(sim, targets, strict=True)])
         assert apps.recall_at_k(sim, targets, k) == pytest.approx(by_hand)
     assert apps.recall_at_k(sim, targets, 40) == 1.0
     assert apps.recall_at_k(torch.zeros(3, 5), [0, 1, 2], 4) == 0.0  # all tied: no credit
