@@ -271,7 +271,7 @@ plt.show()
 # passes, since each pass shows new copies. (On 8×8 images a 1-pixel shift is already a
 # big change; stronger rotations did no better in our trials: exercise 4 lets you try.)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 class Augmented(torch.nn.Module):
     """Wrap a model: augment the batch in training mode, pass it unchanged in evaluation mode."""
 
