@@ -38,31 +38,30 @@
 #   **hit-rate@k**, and how text embeddings help with new products (cold start).
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
 import bigmodel_lib as bml
 
-device = bml.setup(seed=0)
+device = bml.setup(seed=0, threads=2)
 
 # %% tags=["nbval-ignore-output"]
 import csv
 import time
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -76,8 +75,6 @@ from bigmodel_lib import apps
 from bigmodel_lib.env import data_dir
 from bigmodel_lib.train import fit, predict
 
-if device.type == "cpu":
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
 DATA = data_dir()
 RESULTS = {}  # field -> the measured figures, for the summary table at the end
 print(f"device {device.type}, profile {bml.get_profile()!r}, {torch.get_num_threads()} CPU threads")
