@@ -360,6 +360,10 @@ def format_report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["speed"]:  # chapter 10: python -m bigmodel_lib.bench speed [--out FILE]
+        from bigmodel_lib.speed import main as speed_main
+        return speed_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bigmodel_lib.bench",
                                      description="Benchmarks of the course's models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -379,7 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     news.add_argument("--threads", type=int, default=None,
                       help="torch CPU threads (default: torch's, one per core)")
     news.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    commands.add_parser("speed", help="chapter 10's speed ratios (bigmodel_lib.speed)")
     args = parser.parse_args(argv)
+    from bigmodel_lib.distributed import init_from_env  # chapter 10: torchrun -m bigmodel_lib.bench
+    here = init_from_env()
     try:
         result = benchmark_news(args.train, args.test, args.model, max_train=args.max_train,
                                 max_length=args.max_length, epochs=args.epochs,
@@ -388,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, TypeError) as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 2
+    if not here.is_main:  # rank 0 alone prints and writes the results
+        return 0
+    result["processes"] = here.world_size
     print(format_report(result))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

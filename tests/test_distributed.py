@@ -83,3 +83,41 @@ def test_spawn_rejects_bad_arguments():
         D.spawn(D.train_data_parallel, 0)
     with pytest.raises(D.DistributedSetupError, match="backend"):
         D.spawn(D.train_data_parallel, 2, backend="mpi")
+
+
+def test_torchrun_fine_tunes_data_parallel_on_the_bundled_corpus(tmp_path):
+    # a tiny random BERT saved as a local model folder, with MiniLM's tokenizer
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from bigmodel_lib.models import minilm_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=80,
+                        num_labels=4)
+    torch.manual_seed(0)
+    folder = tmp_path / "tiny-bert"
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    out = tmp_path / "results.json"
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    data = Path(__file__).resolve().parents[1] / "data" / "news"
+    run = subprocess.run(
+        [torchrun, "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port",
+         str(D.free_port()), "-m", "bigmodel_lib.bench", "news", "--train", str(data / "train.csv"),
+         "--test", str(data / "test.csv"), "--model", str(folder), "--max-train", "40",
+         "--max-length", "16", "--epochs", "1", "--threads", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("accuracy  ") == 1  # rank 0 alone prints
+    result = json.loads(out.read_text())
+    assert result["processes"] == 2
+    assert result["train_examples"] == 40  # 20 rows on each of the two processes
+    assert result["test_rows"] == 240 and 0 <= result["accuracy"] <= 1
