@@ -5,7 +5,6 @@ import torch
 
 from bigmodel_lib import distributed as D
 
-
 RUNS = [dict(optimizer="sgd", steps=6, lr=0.1), dict(optimizer="adamw", steps=6, lr=0.01),
         dict(optimizer="sgd", steps=6, lr=0.1, by_hand=True)]
 
