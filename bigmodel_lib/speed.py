@@ -132,7 +132,8 @@ def set_checkpointing(model: nn.Module, enabled: bool = True) -> int:
 # --------------------------------------------------------------------------- accumulation
 
 
-def _loss(model: nn.Module, inputs: Any, labels: torch.Tensor, amp: str | None) -> torch.Tensor:
+def batch_loss(model: nn.Module, inputs: Any, labels: torch.Tensor, amp: str | None = None) -> torch.Tensor:
+    """Mean cross-entropy of ``model`` on one batch, under autocast to ``amp`` ("bf16", "fp16", None)."""
     device = labels.device.type
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp or "", None)
     with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
@@ -166,7 +167,7 @@ def accumulated_step(model: nn.Module, inputs: Any, labels: torch.Tensor,
     for rows in torch.arange(n).tensor_split(accumulate):
         part = ({k: v[rows] for k, v in inputs.items()} if isinstance(inputs, dict)
                 else inputs[rows])
-        loss = _loss(model, part, labels[rows], amp) * (len(rows) / n)  # weight n_i / n
+        loss = batch_loss(model, part, labels[rows], amp) * (len(rows) / n)  # weight n_i / n
         (scaler.scale(loss) if scaler is not None else loss).backward()
         total += float(loss.detach())
     if scaler is not None:
@@ -306,7 +307,7 @@ def run(*, batch: int = 16, max_length: int = 32, steps: int = 2, ddp_steps: int
     # activation checkpointing: memory kept for backward, and time
     def step_bytes() -> int:
         opt.zero_grad()
-        kept, loss = activation_bytes(lambda: _loss(model, inputs, labels, None))
+        kept, loss = activation_bytes(lambda: batch_loss(model, inputs, labels, None))
         loss.backward()
         return kept
 
