@@ -251,8 +251,9 @@ sweep = []
 for amp in (None, LOW):
     for b in SWEEP:
         xb, yb = rows(x_big, slice(0, b)), y_big[:b]
-        seconds = time_per_call(lambda: accumulated_step(model, xb, yb, opt, amp=amp), repeats=1)
-        kept, loss = activation_bytes(lambda: speed.batch_loss(model, xb, yb, amp))
+        seconds = time_per_call(lambda xb=xb, yb=yb, amp=amp: accumulated_step(model, xb, yb, opt, amp=amp),
+                                repeats=1)
+        kept, loss = activation_bytes(lambda xb=xb, yb=yb, amp=amp: speed.batch_loss(model, xb, yb, amp))
         loss.backward()
         sweep.append({"precision": amp or "fp32", "batch": b, "examples_per_s": b / seconds,
                       "activation_mb": kept / 2**20})
