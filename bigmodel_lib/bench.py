@@ -31,6 +31,11 @@ that occur in the test labels or the predictions), per-class precision, recall a
 and the learning rate is annealed to reach zero by then. Loading and evaluation come on
 top; the whole test file is always scored. TF-IDF trains in one piece and ignores it.
 
+Every numeric option is checked (``check_options``, then the model's config) before a
+file is read or anything trains; ``--out`` is checked before training (it may not be one
+of the input files, and must be a writable file path) and written atomically. Every
+expected failure is one ``bench: error: ...`` line and exit code 2.
+
 On a machine shared with other work, torch's two-thread kernels can slow down many
 times over (each waits for the other at every step); ``--threads 1``, or
 ``OMP_WAIT_POLICY=PASSIVE`` set before Python starts, avoids that
@@ -40,16 +45,20 @@ times over (each waits for the other at every step); ``--threads 1``, or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from bigmodel_lib import _args
+from bigmodel_lib.baselines import make_config, run_model
 
 MODELS = ("minilm", "tfidf", "bilstm", "minilm+tfidf")  # besides any hub id
 
@@ -85,177 +94,6 @@ def read_train_test(train_path: str | Path, test_path: str | Path):
     return train, list(test.texts), test_labels
 
 
-def subsample(texts: list[str], labels: list[int], n: int | None, seed: int = 0):
-    """At most ``n`` rows chosen at random with ``seed`` (kept in file order); None: all."""
-    if n is None or n >= len(texts):
-        return list(texts), list(labels)
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"max_train must be a positive integer, got {n!r}")
-    keep = np.sort(np.random.default_rng(seed).permutation(len(texts))[:n])
-    return [texts[i] for i in keep], [labels[i] for i in keep]
-
-
-# --------------------------------------------------------------------------- models
-
-
-def _run_tfidf(texts, labels, test_texts, num_labels, settings, seed, budget):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
-
-    texts, labels = subsample(texts, labels, settings.get("max_train"), seed)
-    start = time.perf_counter()
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2))
-    features = vectorizer.fit_transform(texts)
-    classifier = LinearSVC(random_state=seed).fit(features, labels)
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    decision = classifier.decision_function(vectorizer.transform(test_texts))
-    if decision.ndim == 1:  # two classes: one score, positive for classes_[1]
-        decision = np.stack([-decision, decision], axis=1)
-    scores = np.full((len(test_texts), num_labels), -np.inf)
-    scores[:, classifier.classes_] = decision
-    eval_s = time.perf_counter() - start
-    info = {"config": {"features": "TF-IDF of words and word pairs", "classifier": "LinearSVC",
-                       "max_train": settings.get("max_train"),
-                       "vocabulary": len(vectorizer.vocabulary_)},
-            "train_rows": len(texts),
-            "note": "trains in one piece; --max-length, --epochs and --time-budget-s do not apply"}
-    return scores, train_s, eval_s, len(texts), info
-
-
-BILSTM_DEFAULTS = {"max_train": None, "max_length": 64, "epochs": 3, "batch_size": 64,
-                   "lr": 3e-3, "min_freq": 2, "embed_dim": 64, "hidden_dim": 64}
-
-
-def _run_bilstm(texts, labels, test_texts, num_labels, settings, seed, budget):
-    """Chapter 07's recipe: word vocabulary (min_freq 2), BiLSTM 64+64, max pooling, Adam."""
-    from torch.nn import functional as F
-
-    from bigmodel_lib.bilstm import BiLSTMClassifier
-    from bigmodel_lib.text import Vocabulary, make_loader
-    from bigmodel_lib.text import tokenize as words
-    from bigmodel_lib.train import fit, predict
-
-    config = {**BILSTM_DEFAULTS,
-              **{k: v for k, v in settings.items() if v is not None and k in BILSTM_DEFAULTS}}
-    texts, labels = subsample(texts, labels, config["max_train"], seed)
-    start = time.perf_counter()
-    tokens = [words(text) for text in texts]
-    vocab = Vocabulary.build(tokens, min_freq=config["min_freq"])
-    ids = [vocab.encode(t)[: config["max_length"]] for t in tokens]
-    loader = make_loader(ids, labels, config["batch_size"], seed=seed)
-    torch.manual_seed(seed)
-    model = BiLSTMClassifier(len(vocab), num_labels, config["embed_dim"], config["hidden_dim"],
-                             pooling="max", dropout=0.2)
-    threads = torch.get_num_threads()
-    if not settings.get("threads"):
-        # An LSTM multiplies small matrices step after step: one CPU thread is about as
-        # fast as two on an idle machine and far faster on a busy one (chapter 07).
-        torch.set_num_threads(1)
-    try:
-        history = fit(model, loader, F.cross_entropy, torch.optim.Adam(model.parameters(),
-                      lr=config["lr"]), config["epochs"], grad_clip=1.0, seed=seed,
-                      time_budget_s=budget, live_plot=False, progress=False)
-        train_s = time.perf_counter() - start
-        start = time.perf_counter()
-        test_ids = [vocab.encode(words(text))[: config["max_length"]] for text in test_texts]
-        test_loader = make_loader(test_ids, [0] * len(test_ids), 256, shuffle=False)
-        scores = predict(model, test_loader).numpy()
-        eval_s = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
-    epochs_done = history.epochs if history.stopped_early else config["epochs"]
-    info = {"config": config, "vocabulary": len(vocab), "train_rows": len(texts),
-            "stop_reason": history.stop_reason}
-    return scores, train_s, eval_s, len(texts) * max(epochs_done, 1), info
-
-
-def _run_transformer(name, texts, labels, test_texts, num_labels, settings, seed, budget):
-    from bigmodel_lib.env import get_device
-    from bigmodel_lib.finetune import CPU_DEFAULTS, GPU_DEFAULTS, finetune, predict_texts
-    from bigmodel_lib.finetune import tokenize as tokenize_texts
-    from bigmodel_lib.models import load_pretrained_classifier
-
-    device = get_device()
-    config = GPU_DEFAULTS if device.type == "cuda" else CPU_DEFAULTS
-    config = replace(config, **{k: v for k, v in settings.items()
-                                if v is not None and k in ("max_train", "max_length", "epochs")})
-    if budget is not None:
-        config = replace(config, time_budget_s=budget)
-    start = time.perf_counter()
-    model, tokenizer = load_pretrained_classifier(name, num_labels)
-    load_s = time.perf_counter() - start
-    texts, labels = subsample(texts, labels, config.max_train, seed)
-    start = time.perf_counter()
-    history = finetune(model.to(device), tokenizer, texts, labels, config, seed=seed,
-                       device=device, live_plot=False, progress=False)
-    train_s = time.perf_counter() - start
-    amp = config.amp_on(device)
-    start = time.perf_counter()
-    test = tokenize_texts(tokenizer, test_texts, max_length=config.eval_length)
-    logits = predict_texts(model, test, batch_size=config.eval_batch_size, amp=amp, device=device)
-    eval_s = time.perf_counter() - start
-    info = {"config": asdict(config), "amp": amp, "device": device.type, "load_s": load_s,
-            "train_rows": len(texts), "stop_reason": history.stop_reason}
-    return logits.numpy(), train_s, eval_s, history.examples_seen, info
-
-
-RUNNERS = {"tfidf": _run_tfidf, "bilstm": _run_bilstm}
-TFIDF_TEMPERATURE = 3.0  # softmax(3 x SVM scores): measured on held-out rows (NOTES.md)
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    z = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _run_ensemble(encoder, texts, labels, test_texts, num_labels, settings, seed, budget):
-    """An encoder and TF-IDF, their class probabilities averaged (an ensemble, chapter 06)."""
-    logits, train_a, eval_a, seen, info = _run_transformer(
-        encoder, texts, labels, test_texts, num_labels, settings, seed, budget)
-    svm, train_b, eval_b, _, info_b = _run_tfidf(
-        texts, labels, test_texts, num_labels, {}, seed, None)
-    probs = 0.5 * _softmax(logits) + 0.5 * _softmax(TFIDF_TEMPERATURE * svm)
-    info = {**info, "ensemble": f"mean of softmax({encoder} logits) and softmax("
-                                f"{TFIDF_TEMPERATURE:g} x TF-IDF SVM scores)",
-            "tfidf": info_b["config"], "encoder_train_s": train_a, "tfidf_train_s": train_b}
-    return probs, train_a + train_b, eval_a + eval_b, seen, info
-
-
-def class_scores(model: str, texts, labels, test_texts, num_labels: int, *,
-                 settings: dict[str, Any] | None = None, seed: int = 0,
-                 time_budget_s: float | None = None):
-    """Train ``model`` and score the test texts.
-
-    Returns ``(scores, train_s, eval_s, examples_trained_on, details)``: ``scores`` is an
-    array (test rows, classes) whose argmax is the prediction. ``settings`` may hold
-    ``max_train``, ``max_length`` and ``epochs`` (None: the model's default). A name
-    ``<encoder>+tfidf`` (e.g. ``minilm+tfidf``) averages the encoder's and TF-IDF's
-    class probabilities.
-    """
-    settings = dict(settings or {})
-    if model in RUNNERS:
-        return RUNNERS[model](texts, labels, test_texts, num_labels, settings, seed,
-                              time_budget_s)
-    if model.endswith("+tfidf"):
-        return _run_ensemble(model.removesuffix("+tfidf"), texts, labels, test_texts,
-                             num_labels, settings, seed, time_budget_s)
-    return _run_transformer(model, texts, labels, test_texts, num_labels, settings, seed,
-                            time_budget_s)
-
-
-def run_model(model: str, texts, labels, test_texts, num_labels: int, *,
-              settings: dict[str, Any] | None = None, seed: int = 0,
-              time_budget_s: float | None = None):
-    """Like ``class_scores``, with the predicted class of each test text instead of scores:
-    ``(predictions, train_s, eval_s, examples_trained_on, details)``."""
-    scores, train_s, eval_s, seen, info = class_scores(
-        model, texts, labels, test_texts, num_labels, settings=settings, seed=seed,
-        time_budget_s=time_budget_s)
-    return np.asarray(scores).argmax(axis=1), train_s, eval_s, seen, info
-
-
 # --------------------------------------------------------------------------- report
 
 
@@ -280,16 +118,32 @@ def scores(y_true, y_pred, label_names: list[str]) -> dict[str, Any]:
             "per_class": per_class}
 
 
+def check_options(*, max_train: Any = None, max_length: Any = None, epochs: Any = None,
+                  time_budget_s: Any = None, seed: Any = 0, threads: Any = None) -> dict[str, Any]:
+    """Every numeric option of the command, checked in one place (named as on the command line)."""
+    def count(name: str, value: Any, minimum: int = 1) -> int | None:
+        return None if value is None else _args.integer(name, value, minimum=minimum)
+
+    return {"max_train": count("--max-train", max_train), "max_length": count("--max-length", max_length),
+            "epochs": count("--epochs", epochs), "seed": count("--seed", seed, 0),
+            "threads": count("--threads", threads),
+            "time_budget_s": None if time_budget_s is None else _args.real(
+                "--time-budget-s", time_budget_s, above=0, expected="a positive number of seconds")}
+
+
 def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *,
                    max_train: int | None = None, max_length: int | None = None,
                    epochs: int | None = None, time_budget_s: float | None = None,
                    seed: int = 0, threads: int | None = None) -> dict[str, Any]:
-    """Train ``model`` on the ``train`` CSV, score it on the ``test`` CSV; return the results."""
-    if time_budget_s is not None and not time_budget_s > 0:
-        raise ValueError(f"--time-budget-s must be a positive number of seconds, got {time_budget_s}")
+    """Train ``model`` on the ``train`` CSV, score it on the ``test`` CSV; return the results.
+
+    Every option is checked, and the model's settings made, before a file is read.
+    """
+    options = check_options(max_train=max_train, max_length=max_length, epochs=epochs,
+                            time_budget_s=time_budget_s, seed=seed, threads=threads)
+    seed, threads = options.pop("seed"), options.pop("threads")
+    config = make_config(model.removesuffix("+tfidf"), **options)
     if threads is not None:
-        if threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(threads)
     from bigmodel_lib.env import seed_everything
 
@@ -298,16 +152,14 @@ def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *
     wall = time.perf_counter()
     train_split, test_texts, test_labels = read_train_test(train, test)
     names = list(train_split.label_names)
-    settings = {"max_train": max_train, "max_length": max_length, "epochs": epochs,
-                "threads": threads}
-    predictions, train_s, eval_s, seen, info = run_model(
-        model, list(train_split.texts), list(train_split.labels), test_texts, len(names),
-        settings=settings, seed=seed, time_budget_s=time_budget_s)
+    run = run_model(model, list(train_split.texts), list(train_split.labels), test_texts, len(names),
+                    config=config, seed=seed, threads=threads)
+    seen, train_s, eval_s = run.examples_seen, run.train_s, run.eval_s
     result = {
         "model": model, "train_file": str(train), "test_file": str(test),
         "train_rows_in_file": len(train_split), "test_rows": len(test_texts),
-        "classes": names, "seed": seed, "time_budget_s": time_budget_s,
-        **scores(test_labels, predictions, names),
+        "classes": names, "seed": seed, "time_budget_s": options["time_budget_s"],
+        **scores(test_labels, run.predictions, names),
         "train_seconds": train_s, "train_examples": seen,
         "train_examples_per_s": seen / train_s if train_s > 0 else float("inf"),
         "eval_seconds": eval_s,
@@ -315,9 +167,42 @@ def benchmark_news(train: str | Path, test: str | Path, model: str = "minilm", *
         "total_seconds": time.perf_counter() - wall,
         "threads": torch.get_num_threads(),
         "load_average_1min": [load_before, _load_average()],
-        "details": info,
+        "details": run.details,
     }
     return result
+
+
+def check_out(out: Path, inputs: list[Path]) -> Path:
+    """Check before any work that ``out`` can take the results without destroying anything."""
+    target = Path(out).expanduser().resolve()
+    for path in inputs:
+        if Path(path).expanduser().resolve() == target:
+            raise ValueError(f"--out {out} is the input file {path}: it would be overwritten; "
+                             "choose another file for the results")
+    if target.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / 'results.json'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(f"--out {out} cannot be written ({err.strerror or err}); choose a file in a "
+                         "folder you can write to") from err
+    return target
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
 
 
 def _load_average() -> float | None:
@@ -385,25 +270,33 @@ def main(argv: list[str] | None = None) -> int:
     news.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     commands.add_parser("speed", help="chapter 10's speed ratios (bigmodel_lib.speed)")
     args = parser.parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+def _news(args: argparse.Namespace) -> int:
+    """The ``news`` subcommand."""
     from bigmodel_lib.distributed import init_from_env  # chapter 10: torchrun -m bigmodel_lib.bench
     here = init_from_env()
     try:
+        out = None if args.out is None else check_out(args.out, [args.train, args.test])
         result = benchmark_news(args.train, args.test, args.model, max_train=args.max_train,
                                 max_length=args.max_length, epochs=args.epochs,
                                 time_budget_s=args.time_budget_s, seed=args.seed,
                                 threads=args.threads)
-    except (ValueError, FileNotFoundError, TypeError) as err:
+    except (ValueError, TypeError, OSError) as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 2
     if not here.is_main:  # rank 0 alone prints and writes the results
         return 0
     result["processes"] = here.world_size
     print(format_report(result))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if out is not None:
+        write_atomically(out, json.dumps(result, indent=2, default=str) + "\n")
         print(f"results written to {args.out}")
     return 0
+
+
+COMMANDS = {"news": _news}  # subcommand name -> function(args) -> exit code
 
 
 if __name__ == "__main__":

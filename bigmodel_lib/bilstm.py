@@ -17,11 +17,55 @@ chapter 07 shows why that is wrong.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from bigmodel_lib import _args
+
 POOLINGS = ("max", "mean", "last")
+
+
+@dataclass(frozen=True)
+class BiLSTMConfig:
+    """Chapter 07's recipe for a BiLSTM trained from scratch (the news benchmark's ``bilstm``).
+
+    ``max_train`` rows at most (None: all), texts cut to ``max_length`` words, a word
+    vocabulary of the words seen ``min_freq`` times, ``embed_dim``/``hidden_dim`` sizes,
+    max pooling, dropout, Adam at ``lr`` with gradient clipping, ``epochs`` passes of
+    ``batch_size`` texts, stopped after ``time_budget_s`` seconds (None: no limit).
+    Every value is checked when the config is made (the counterpart of
+    ``finetune.FinetuneConfig`` for the pretrained encoders).
+    """
+
+    max_train: int | None = None
+    max_length: int = 64
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 3e-3
+    min_freq: int = 2
+    embed_dim: int = 64
+    hidden_dim: int = 64
+    dropout: float = 0.2
+    pooling: str = "max"
+    grad_clip: float = 1.0
+    time_budget_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_train is not None:
+            _args.integer("max_train", self.max_train, minimum=1, expected="a positive integer or None")
+        for name in ("max_length", "epochs", "batch_size", "min_freq", "embed_dim", "hidden_dim"):
+            _args.integer(name, getattr(self, name), minimum=1, expected="a positive integer")
+        _args.real("lr", self.lr, above=0, expected="a positive number")
+        _args.real("dropout", self.dropout, minimum=0, below=1, expected="in [0, 1) (a number)")
+        _args.real("grad_clip", self.grad_clip, above=0, expected="a positive number")
+        if self.time_budget_s is not None:
+            _args.real("time_budget_s", self.time_budget_s, above=0,
+                       expected="a positive number of seconds or None")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
 
 
 def lstm_cell(
@@ -106,13 +150,12 @@ class BiLSTMClassifier(nn.Module):
         pad_id: int = 0,
     ) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
-                            ("embed_dim", embed_dim), ("hidden_dim", hidden_dim),
-                            ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        vocab_size, num_classes, embed_dim, hidden_dim, num_layers = (
+            _args.integer(name, value, minimum=1, expected="a positive integer")
+            for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
+                                ("embed_dim", embed_dim), ("hidden_dim", hidden_dim),
+                                ("num_layers", num_layers)))
+        dropout = _args.real("dropout", dropout, minimum=0, below=1, expected="in [0, 1)")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         if not 0 <= pad_id < vocab_size:

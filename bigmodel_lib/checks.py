@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bigmodel_lib import _args
+
 
 class CheckFailed(AssertionError):
     """A self-check found a result that differs from the expected value."""
@@ -159,12 +161,9 @@ def check(
     exact_ints = rtol is None and atol is None
     rtol = 1e-5 if rtol is None else rtol
     atol = 1e-8 if atol is None else atol
-    for tolerance in (rtol, atol):
-        if (isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real)
-                or not 0 <= tolerance < math.inf):
-            raise ValueError(
-                f"tolerances must be non-negative, finite numbers, got rtol={rtol!r}, atol={atol!r}"
-            )
+    allowed = f"a number >= 0 (tolerances must be non-negative, finite numbers; rtol={rtol!r}, atol={atol!r})"
+    rtol, atol = (_args.real(name, value, minimum=0, expected=allowed)
+                  for name, value in (("rtol", rtol), ("atol", atol)))
     ok, why = _compare(got, expected, rtol, atol, exact_ints)
     if ok:
         print(f"PASS  {name}: got {_show(got)}, expected {_show(expected)}")

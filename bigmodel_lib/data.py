@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bigmodel_lib import _args
+
 __all__ = [
     "AG_NEWS_CLASSES",
     "Imputer",
@@ -376,11 +378,10 @@ def mixup(X: torch.Tensor, y: torch.Tensor, alpha: float = 0.2, *,
         raise TypeError("X must be a floating-point torch tensor")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    if alpha <= 0:
-        raise ValueError(f"alpha must be positive, got {alpha}")
+    alpha = _args.real("alpha", alpha, above=0, expected="positive (a number > 0)")
     n = len(X)
     if not y.is_floating_point():
-        k = int(y.max()) + 1 if num_classes is None else num_classes
+        k = int(y.max()) + 1 if num_classes is None else _args.integer("num_classes", num_classes, minimum=1)
         if y.min() < 0 or y.max() >= k:
             raise ValueError(f"labels must be in [0, {k - 1}], got {int(y.min())}..{int(y.max())}")
         y = torch.nn.functional.one_hot(y.long(), k).to(X.dtype)

@@ -15,7 +15,7 @@ The arithmetic behind "capital decides who can build big models":
 GPU presets (``GPUS``) give dense 16-bit tensor-core peak FLOP/s from NVIDIA's datasheets;
 ``KNOWN_MODELS`` lists published parameter and token counts of real models, with sources.
 A bad input (a size <= 0, a utilisation outside (0, 1], an unknown precision) raises a
-ValueError saying what is allowed; a wrong type raises ``InvalidInput``, which is both a
+ValueError saying what is allowed; a wrong type raises ``ArgumentTypeError``, which is both a
 ValueError and a TypeError.
 """
 
@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 import torch
 
+from bigmodel_lib import _args
+
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_DAY = 24.0
 
@@ -37,37 +39,9 @@ HOURS_PER_DAY = 24.0
 # Validation: every number a learner types in goes through one of these.
 
 
-class InvalidInput(ValueError, TypeError):
-    """An argument of the wrong type (a string, a bool, None where a number belongs).
-
-    A ValueError, as every bad input here is, and a TypeError, as a wrong type usually is.
-    """
-
-
-def _real(name: str, value: Any, kind: str) -> float | int:
-    """``value`` as a plain Python number (0-d tensors and arrays unwrapped), or InvalidInput."""
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidInput(f"{name} must be {kind}, got {value!r}")
-    return value
-
-
-def _positive(name: str, value: Any) -> float:
-    """``value`` as a float, if it is a finite number > 0; otherwise a ValueError naming it."""
-    value = float(_real(name, value, "a positive number"))
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
-    return value
-
-
-def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
-    """``value`` as an int, if it is a whole number > 0 (or >= 0); otherwise a ValueError."""
-    kind = "a non-negative integer" if allow_zero else "a positive integer"
-    value = _real(name, value, kind)
-    if not float(value).is_integer() or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return int(value)
+# Counts (layers, tokens, GPUs) may be written as floats (12.0, 3e11); amounts are positive reals.
+_COUNT = dict(minimum=1, whole_floats=True, expected="a positive integer")
+_POSITIVE = dict(above=0, expected="a positive, finite number")
 
 
 def _finite(what: str, value: float) -> float:
@@ -77,11 +51,8 @@ def _finite(what: str, value: float) -> float:
 
 
 def _utilization(value: Any) -> float:
-    message = "utilization must be a fraction in (0, 1] (e.g. 0.4 for 40% of peak), got {!r}"
-    value = _real("utilization", value, "a fraction in (0, 1]")
-    if not 0 < value <= 1:
-        raise ValueError(message.format(value))
-    return float(value)
+    return _args.real("utilization", value, above=0, maximum=1,
+                      expected="a fraction in (0, 1] (e.g. 0.4 for 40% of peak)")
 
 
 def _choice(name: str, value: Any, allowed: dict, synonyms: dict | None = None) -> str:
@@ -141,7 +112,7 @@ def count_parameters(model_or_config: Any) -> int:
         with torch.device("meta"):
             model = AutoModel.from_config(model_or_config)
         return count_parameters(model)
-    raise InvalidInput(
+    raise _args.ArgumentTypeError(
         "count_parameters needs a torch.nn.Module or a transformers config "
         f"(e.g. BertConfig()), got {type(model_or_config).__name__}"
     )
@@ -178,14 +149,15 @@ def transformer_params(
 
     Exact for BERT (``n_token_types=2, pooler=True``) and GPT-2 (the defaults).
     """
-    L = _positive_int("n_layers", n_layers)
-    d = _positive_int("d_model", d_model)
-    V = _positive_int("vocab_size", vocab_size)
-    T = _positive_int("n_ctx", n_ctx)
-    f = 4 * d if d_ff is None else _positive_int("d_ff", d_ff)
-    if n_heads is not None and d % _positive_int("n_heads", n_heads):
+    L = _args.integer("n_layers", n_layers, **_COUNT)
+    d = _args.integer("d_model", d_model, **_COUNT)
+    V = _args.integer("vocab_size", vocab_size, **_COUNT)
+    T = _args.integer("n_ctx", n_ctx, **_COUNT)
+    f = 4 * d if d_ff is None else _args.integer("d_ff", d_ff, **_COUNT)
+    if n_heads is not None and d % _args.integer("n_heads", n_heads, **_COUNT):
         raise ValueError(f"n_heads must divide d_model: {n_heads} heads cannot split {d}")
-    types = _positive_int("n_token_types", n_token_types, allow_zero=True)
+    types = _args.integer("n_token_types", n_token_types, minimum=0, whole_floats=True,
+                          expected="a non-negative integer")
     attention = 4 * d * d + 4 * d
     mlp = 2 * d * f + f + d
     norms = 2 * (2 * d)
@@ -226,8 +198,8 @@ def training_flops(
     - wasted work: padding, restarts after failures, and the experiments before the final
       run, which can cost several times the run itself.
     """
-    N = _positive("n_params", n_params)
-    D = _positive("n_tokens", n_tokens)
+    N = _args.real("n_params", n_params, **_POSITIVE)
+    D = _args.real("n_tokens", n_tokens, **_POSITIVE)
     flops = 6.0 * N * D
     shape = (n_layers, n_ctx, d_model)
     if any(v is not None for v in shape):
@@ -235,9 +207,9 @@ def training_flops(
             raise ValueError(
                 "the attention term needs all of n_layers, n_ctx and d_model (or none of them)"
             )
-        L = _positive_int("n_layers", n_layers)
-        T = _positive_int("n_ctx", n_ctx)
-        d = _positive_int("d_model", d_model)
+        L = _args.integer("n_layers", n_layers, **_COUNT)
+        T = _args.integer("n_ctx", n_ctx, **_COUNT)
+        d = _args.integer("d_model", d_model, **_COUNT)
         flops += 12.0 * L * T * d * D
     return _finite("training_flops", flops)
 
@@ -392,11 +364,11 @@ def training_memory(
     (see ``activation_memory``). Nor are temporary buffers and fragmentation, so real usage
     is higher.
     """
-    N = _positive("n_params", n_params)
+    N = _args.real("n_params", n_params, **_POSITIVE)
     precision = _choice("precision", precision, BYTES_PER_VALUE, PRECISION_SYNONYMS)
     optimizer = _choice("optimizer", optimizer, OPTIMIZER_STATE_BYTES, OPTIMIZER_SYNONYMS)
     if master_weights not in (None, True, False):
-        raise InvalidInput(f"master_weights must be True, False or None, got {master_weights!r}")
+        raise _args.ArgumentTypeError(f"master_weights must be True, False or None, got {master_weights!r}")
     if master_weights is None:
         master_weights = precision != "fp32"
     if master_weights and precision == "fp32":
@@ -438,11 +410,11 @@ def activation_memory(
 
     Unlike weights, activations grow with batch size and (quadratically) with sequence length.
     """
-    L = _positive_int("n_layers", n_layers)
-    h = _positive_int("d_model", d_model)
-    a = _positive_int("n_heads", n_heads)
-    s = _positive_int("seq_len", seq_len)
-    b = _positive_int("batch_size", batch_size)
+    L = _args.integer("n_layers", n_layers, **_COUNT)
+    h = _args.integer("d_model", d_model, **_COUNT)
+    a = _args.integer("n_heads", n_heads, **_COUNT)
+    s = _args.integer("seq_len", seq_len, **_COUNT)
+    b = _args.integer("batch_size", batch_size, **_COUNT)
     if recompute not in ACTIVATION_RECOMPUTE:
         allowed = ", ".join(map(repr, ACTIVATION_RECOMPUTE))
         raise ValueError(f"unknown recompute {recompute!r}; allowed: {allowed}")
@@ -503,7 +475,7 @@ def _peak_flops(gpu: str | GPU | float) -> float:
     if isinstance(gpu, str | GPU):
         return get_gpu(gpu).peak_flops
     kind = f"a GPU name ({', '.join(map(repr, GPUS))}), a GPU(...), or a positive number"
-    return _positive("peak FLOP/s", _real("gpu", gpu, kind))
+    return _args.real("peak FLOP/s", _args.real("gpu", gpu, finite=False, expected=kind), **_POSITIVE)
 
 
 # Other spellings of the arguments of gpu_hours, wall_clock_days and training_cost.
@@ -527,14 +499,14 @@ def gpu_hours(flops: float, gpu: str | GPU | float, utilization: float) -> float
     ``utilization`` (model FLOPs utilisation, MFU; ``utilisation=`` works too) in (0, 1]:
     large training runs reach about 0.3-0.5.
     """
-    C = _positive("flops", flops)
+    C = _args.real("flops", flops, **_POSITIVE)
     return _finite("gpu_hours", C / (_peak_flops(gpu) * _utilization(utilization) * SECONDS_PER_HOUR))
 
 
 @_synonyms(**_COST_SYNONYMS)
 def wall_clock_days(flops: float, gpu: str | GPU | float, utilization: float, n_gpus: int) -> float:
     """Calendar days for ``n_gpus`` GPUs working together (perfect scaling assumed)."""
-    return gpu_hours(flops, gpu, utilization) / _positive_int("n_gpus", n_gpus) / HOURS_PER_DAY
+    return gpu_hours(flops, gpu, utilization) / _args.integer("n_gpus", n_gpus, **_COUNT) / HOURS_PER_DAY
 
 
 @_synonyms(**_COST_SYNONYMS)
@@ -549,7 +521,7 @@ def training_cost(
     The price is an input: rental prices differ between providers by 3x and fall as
     hardware ages; buying hardware has its own arithmetic (power, staff, depreciation).
     """
-    price = _positive("price_per_gpu_hour", price_per_gpu_hour)
+    price = _args.real("price_per_gpu_hour", price_per_gpu_hour, **_POSITIVE)
     return _finite("training_cost", gpu_hours(flops, gpu, utilization) * price)
 
 
@@ -585,13 +557,12 @@ def chinchilla_optimal(
     N = sqrt(C / (6·r)), D = r·N. Chinchilla's own budget (5.76e23 FLOPs) gives about
     70B parameters and 1.4T tokens, which is the model they trained.
     """
-    C = _positive("compute_flops", compute_flops)
-    r = _positive("tokens_per_param", tokens_per_param)
+    C = _args.real("compute_flops", compute_flops, **_POSITIVE)
+    r = _args.real("tokens_per_param", tokens_per_param, **_POSITIVE)
     n_params = math.sqrt(C / (6.0 * r))
     return ComputeOptimal(n_params, r * n_params)
 
 
-compute_optimal = chinchilla_optimal  # the issue's name for the same sizing rule
 
 
 # Besiroglu et al. (2024), "Chinchilla Scaling: A replication attempt", refit of
@@ -606,8 +577,8 @@ def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     more data. Constants: ``CHINCHILLA_LOSS_FIT``. Useful to see the trade-off at a fixed
     budget, not to predict any particular model's loss.
     """
-    N = _positive("n_params", n_params)
-    D = _positive("n_tokens", n_tokens)
+    N = _args.real("n_params", n_params, **_POSITIVE)
+    D = _args.real("n_tokens", n_tokens, **_POSITIVE)
     f = CHINCHILLA_LOSS_FIT
     return f["E"] + f["A"] / N ** f["alpha"] + f["B"] / D ** f["beta"]
 

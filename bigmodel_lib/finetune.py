@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from bigmodel_lib import _args
 from bigmodel_lib.text import BucketBatchSampler
 
 
@@ -152,11 +153,9 @@ def warmup_linear(optimizer: torch.optim.Optimizer, total_steps: int,
     the budget, the learning rate still reaches zero when the budget runs out, so a run
     stopped by the budget ends annealed instead of at a high learning rate.
     """
-    if time_budget_s is not None and not time_budget_s > 0:
-        raise ValueError(f"time_budget_s must be a positive number of seconds, "
-                         f"got {time_budget_s!r}")
-    if not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+    if time_budget_s is not None:
+        _args.real("time_budget_s", time_budget_s, above=0, expected="a positive number of seconds")
+    total_steps = _args.integer("total_steps", total_steps, minimum=1, expected="a positive integer")
     if isinstance(warmup, float):
         if not 0 <= warmup < 1:
             raise ValueError(f"a warm-up fraction must be in [0, 1), got {warmup}")
@@ -215,8 +214,7 @@ def set_dropout(model: nn.Module, p: float) -> int:
     In a single pass over the data no example is seen twice, and dropout only slows
     learning down (chapter 04 explains dropout; ``benchmarks/NOTES.md`` measures this).
     """
-    if not 0 <= p < 1:
-        raise ValueError(f"a dropout probability must be in [0, 1), got {p}")
+    p = _args.real("p", p, minimum=0, below=1, expected="a dropout probability in [0, 1)")
     layers = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     for layer in layers:
         layer.p = p
@@ -287,28 +285,26 @@ class FinetuneConfig:
     time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_train is not None and (not isinstance(self.max_train, int)
-                                           or self.max_train < 1):
-            raise ValueError(
-                f"max_train must be a positive integer or None, got {self.max_train!r}")
+        if self.max_train is not None:
+            _args.integer("max_train", self.max_train, minimum=1, expected="a positive integer or None")
         for name in ("max_length", "epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            _args.integer(name, getattr(self, name), minimum=1, expected="a positive integer")
         if self.max_length < 3:
             raise ValueError(f"max_length must be >= 3 ([CLS] x [SEP]), got {self.max_length}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.eval_max_length is not None and (not isinstance(self.eval_max_length, int)
-                                                 or self.eval_max_length < 3):
-            raise ValueError(f"eval_max_length must be None or an integer >= 3, "
-                             f"got {self.eval_max_length!r}")
-        if self.time_budget_s is not None and not (
-                isinstance(self.time_budget_s, int | float) and self.time_budget_s > 0):
-            raise ValueError(f"time_budget_s must be None or a positive number of seconds, "
-                             f"got {self.time_budget_s!r}")
-        if self.dropout is not None and not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be None or in [0, 1), got {self.dropout!r}")
+        _args.real("lr", self.lr, above=0, expected="positive (a number > 0)")
+        _args.real("warmup", self.warmup, minimum=0, expected="a fraction of the steps or a number of steps")
+        _args.real("weight_decay", self.weight_decay, minimum=0, expected="a number >= 0")
+        _args.real("grad_clip", self.grad_clip, above=0, expected="a positive number")
+        _args.flag("freeze_embeddings", self.freeze_embeddings)
+        _args.integer("freeze_layers", self.freeze_layers, minimum=0, expected="an integer >= 0")
+        if self.eval_max_length is not None:
+            _args.integer("eval_max_length", self.eval_max_length, minimum=3,
+                          expected="None or an integer >= 3")
+        if self.time_budget_s is not None:
+            _args.real("time_budget_s", self.time_budget_s, above=0,
+                       expected="None or a positive number of seconds")
+        if self.dropout is not None:
+            _args.real("dropout", self.dropout, minimum=0, below=1, expected="None or in [0, 1)")
         if self.amp not in ("auto", None, "bf16", "fp16"):
             raise ValueError(f"amp must be 'auto', None, 'bf16' or 'fp16', got {self.amp!r}")
 

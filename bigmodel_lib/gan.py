@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from bigmodel_lib import _args
 from bigmodel_lib.losses import gan_discriminator_loss, gan_generator_loss
 
 __all__ = ["gan_step", "make_discriminator", "make_generator", "sample_mixture", "train_gan"]
@@ -35,8 +36,7 @@ def sample_mixture(
     Each draw picks component k with probability ``weights[k]`` (equal by default),
     then returns ``means[k] + stds[k] * noise``.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = _args.integer("n", n, minimum=1, expected="a positive integer")
     if len(means) == 0 or len(means) != len(stds):
         raise ValueError(
             f"means and stds need one entry per component, got {len(means)} and {len(stds)}"

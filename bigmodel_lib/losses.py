@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from bigmodel_lib import _args
+
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -282,8 +284,7 @@ def gan_generator_loss(fake_logits: torch.Tensor, non_saturating: bool = True) -
       vanishes as D(G(z)) -> 0, exactly when the generator is worst.
     """
     fake_logits = _floating("fake_logits", fake_logits)
-    if not isinstance(non_saturating, bool):
-        raise TypeError(f"non_saturating must be True or False, got {non_saturating!r}")
+    non_saturating = _args.flag("non_saturating", non_saturating)
     _nonempty("fake_logits", fake_logits)
     if non_saturating:
         return softplus(-fake_logits).mean()  # -log sigmoid(z)

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bigmodel_lib import _args
+
 __all__ = [
     "accuracy",
     "average_precision",
@@ -121,12 +123,7 @@ def _classes(
     if labels is not None and num_classes is not None:
         raise ValueError("give labels or num_classes, not both")
     if num_classes is not None:
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int | np.integer)
-            or num_classes < 1
-        ):
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        num_classes = _args.integer("num_classes", num_classes, minimum=1, expected="a positive integer")
         for name, y in (("y_true", t), ("y_pred", p)):
             bad = y[(y < 0) | (y >= num_classes)]
             if bad.size:
@@ -281,8 +278,7 @@ def classification_report(
     When ``labels`` leaves out a class that occurs, micro average no longer equals
     accuracy and a "micro avg" row replaces the "accuracy" row (as in scikit-learn).
     """
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
-        raise ValueError(f"digits must be a non-negative integer, got {digits!r}")
+    digits = _args.integer("digits", digits, minimum=0, expected="a non-negative integer")
     t, p = _pair(y_true, y_pred)
     classes = _classes(t, p, labels)
     if target_names is None:

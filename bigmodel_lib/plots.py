@@ -18,6 +18,10 @@ import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 
+from bigmodel_lib import _args
+
+_NUMBER = "a number or a one-element tensor"
+
 
 def live_frontend() -> bool:
     """True inside a Jupyter kernel that a person is watching (not a test run or a script)."""
@@ -29,20 +33,6 @@ def live_frontend() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and shell.__class__.__name__ in ("ZMQInteractiveShell", "Shell")
-
-
-def _number(name: str, value: Any) -> float:
-    """``value`` as a float: a number, a NumPy scalar, or a one-element tensor (detached)."""
-    if isinstance(value, str | bytes) or value is None:
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if hasattr(value, "detach"):  # a torch tensor: no autograd warning, no graph kept
-        value = value.detach()
-    try:
-        return float(value)
-    except (TypeError, ValueError) as err:
-        shape = getattr(value, "shape", None)
-        what = f"a value of shape {tuple(shape)}" if shape is not None else repr(value)
-        raise type(err)(f"{name} must be a number or a one-element tensor, got {what}") from err
 
 
 def _display(obj: Any, **kwargs: Any) -> Any:
@@ -110,8 +100,8 @@ class LivePlot:
             raise RuntimeError("this LivePlot was closed; create a new one for a new run")
         if not values:
             raise ValueError("update() needs at least one named value, e.g. update(step, loss=0.3)")
-        x = None if step is None else _number("step", step)
-        ys_new = {name: _number(name, value) for name, value in values.items()}
+        x = None if step is None else _args.real("step", step, finite=False, expected=_NUMBER)
+        ys_new = {name: _args.real(name, value, finite=False, expected=_NUMBER) for name, value in values.items()}
         for name, y in ys_new.items():
             xs, ys = self.history.setdefault(name, ([], []))
             xs.append(len(xs) if x is None else x)

@@ -14,11 +14,12 @@ same as ``weight_decay=λ``. Under Adam it is not (see AdamW, chapters 03 and 04
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 
 import torch
 from torch import nn
+
+from bigmodel_lib import _args
 
 __all__ = ["l1_penalty", "l2_penalty", "dropout", "Dropout"]
 
@@ -66,14 +67,6 @@ def l2_penalty(params: Iterable[torch.Tensor] | nn.Module | torch.Tensor) -> tor
     return sum(t.pow(2).sum() for t in _tensors(params, "l2_penalty"))
 
 
-def _check_p(p: float) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"dropout probability p must be a number in [0, 1], got {p!r}")
-    if not 0.0 <= p <= 1.0:  # also rejects NaN
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
-    return float(p)
-
-
 def dropout(
     x: torch.Tensor,
     p: float,
@@ -96,7 +89,7 @@ def dropout(
         raise TypeError(f"dropout expects a tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"dropout needs a floating-point tensor, got dtype {x.dtype}")
-    p = _check_p(p)
+    p = _args.real("p", p, minimum=0, maximum=1, expected="a dropout probability in [0, 1] (a number)")
     if not training or p == 0.0:
         return x
     if p == 1.0:
@@ -116,7 +109,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        self.p = _check_p(p)
+        self.p = _args.real("p", p, minimum=0, maximum=1, expected="a dropout probability in [0, 1] (a number)")
         self.generator = generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

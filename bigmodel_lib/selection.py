@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bigmodel_lib import _args
 from bigmodel_lib.progress import progress
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -53,8 +54,7 @@ __all__ = [
 
 
 def _check_k(k: int, n: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
-        raise ValueError(f"k must be an integer >= 2 (number of folds), got {k!r}")
+    k = _args.integer("k", k, minimum=2, expected="an integer >= 2 (number of folds)")
     if k > n:
         raise ValueError(f"cannot split {n} samples into k={k} folds; use k <= {n}")
 
@@ -75,8 +75,7 @@ def kfold(n: int, k: int = 5, *, shuffle: bool = True, seed: int = 0) -> list[Sp
     the first block of samples, fold 1 the next, ... (the same as scikit-learn's
     ``KFold(k)``), which is wrong whenever the data are sorted (by class, by date).
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive number of samples, got {n!r}")
+    n = _args.integer("n", n, minimum=1, expected="a positive number of samples")
     _check_k(k, n)
     sizes = np.full(k, n // k)
     sizes[: n % k] += 1
@@ -362,8 +361,7 @@ def _score(objective, params) -> float:
 
 
 def _check_trials(n_trials: int) -> None:
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    _args.integer("n_trials", n_trials, minimum=1, expected="a positive integer")
 
 
 def grid_search(
@@ -378,8 +376,7 @@ def grid_search(
     evenly (log-evenly) spaced values including both ends. The budget is the product
     of the sizes, and an unimportant dimension multiplies it without helping."""
     dims = _dimensions(space)
-    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
-        raise ValueError(f"points must be a positive integer, got {points!r}")
+    points = _args.integer("points", points, minimum=1, expected="a positive integer")
     axes = [d.grid(points) if isinstance(d, Uniform) else d for d in dims.values()]
     trials = [dict(zip(dims, values, strict=True)) for values in itertools.product(*axes)]
     return _run("grid", objective, trials, maximize, show_progress)
@@ -573,14 +570,8 @@ def bayesian_optimization(
     dims = _dimensions(space)
     _check_trials(n_trials)
     n_initial = min(5, n_trials) if n_initial is None else n_initial
-    if (
-        isinstance(n_initial, bool)
-        or not isinstance(n_initial, int)
-        or not 1 <= n_initial <= n_trials
-    ):
-        raise ValueError(
-            f"n_initial must be an integer in 1..n_trials={n_trials}, got {n_initial!r}"
-        )
+    n_initial = _args.integer("n_initial", n_initial, minimum=1, maximum=n_trials,
+                              expected=f"an integer in 1..n_trials={n_trials}")
     if not callable(objective):
         raise TypeError("objective must be a function objective(params: dict) -> score")
     rng = np.random.default_rng(seed)

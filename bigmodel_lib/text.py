@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from bigmodel_lib import _args
+
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
@@ -81,11 +83,10 @@ class Vocabulary:
 
         ``max_size`` caps the vocabulary's size, the two special tokens included.
         """
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 2):
-            raise ValueError(f"max_size must be an integer >= 2 (room for {PAD}, {UNK}), "
-                             f"got {max_size!r}")
+        min_freq = _args.integer("min_freq", min_freq, minimum=1)
+        if max_size is not None:
+            max_size = _args.integer("max_size", max_size, minimum=2,
+                                     expected=f"an integer >= 2 (room for {PAD}, {UNK})")
         counts: Counter = Counter()
         for tokens in token_lists:
             if isinstance(tokens, str):
@@ -155,9 +156,8 @@ def encode_texts(
 
 
 def _check_max_len(max_len: int | None) -> None:
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int)
-                                or max_len < 1):
-        raise ValueError(f"max_len must be a positive integer or None, got {max_len!r}")
+    if max_len is not None:
+        _args.integer("max_len", max_len, minimum=1, expected="a positive integer or None")
 
 
 def pad_sequences(
@@ -266,10 +266,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         drop_last: bool = False,
         seed: int = 0,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(pool_batches, int) or pool_batches < 1:
-            raise ValueError(f"pool_batches must be a positive integer, got {pool_batches!r}")
+        batch_size = _args.integer("batch_size", batch_size, minimum=1, expected="a positive integer")
+        pool_batches = _args.integer("pool_batches", pool_batches, minimum=1, expected="a positive integer")
         self.lengths = [int(n) for n in lengths]
         self.batch_size, self.shuffle, self.pool_batches = batch_size, shuffle, pool_batches
         self.drop_last, self.seed, self.epoch = drop_last, seed, 0

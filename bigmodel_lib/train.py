@@ -11,8 +11,10 @@ initialised when the model was built):
 ``fit`` wraps those lines in what a careful practitioner adds around them: batching
 and shuffling, validation and metrics, a progress bar and a live loss plot, a clear
 stop when the loss becomes NaN, gradient clipping, learning-rate schedules, early
-stopping, mixed precision, a time budget, and checkpoints that let an interrupted run
-resume and end with exactly the weights of an uninterrupted one. It syncs with the
+stopping, mixed precision, gradient accumulation, a time budget, and checkpoints
+(``bigmodel_lib.checkpoint``) that let an interrupted run resume and end with exactly
+the weights of an uninterrupted one. The helpers below each do one of those jobs, so
+the loop of ``fit`` reads on one screen. It syncs with the
 accelerator only a few times a second (losses are kept as tensors in between), so it
 costs little more than the bare loop (``benchmarks/bench_fit.py`` measures it).
 """
@@ -21,13 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,20 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
+from bigmodel_lib import _args
+from bigmodel_lib.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    prepare_checkpoint_dir,
+    restore_checkpoint,
+    run_settings,
+    save_checkpoint,
+)
+
 __all__ = [
     "CHECKPOINT_NAME",
+    "CheckpointError",
     "History",
     "NonFiniteLossError",
     "fit",
@@ -45,8 +58,6 @@ __all__ = [
     "predict",
 ]
 
-CHECKPOINT_NAME = "last.pt"
-CHECKPOINT_FORMAT = 1
 AMP_MODES = (None, "bf16", "fp16")
 SCHEDULER_INTERVALS = ("epoch", "step")
 # Seconds between two looks at the losses (one sync with the device, NaN check, bar text).
@@ -68,10 +79,6 @@ class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
         super().__init__(message)
         self.epoch, self.step, self.global_step = epoch, step, global_step
         self.lr, self.value = lr, value
-
-
-class _NotAnInteger(TypeError, ValueError):
-    """An argument that must be an integer is not one (catchable as TypeError or ValueError)."""
 
 
 class History(dict):
@@ -372,61 +379,7 @@ def _autocast(amp: str | None,
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
 
 
-# ---------------------------------------------------------------- checkpoints
-
-
-def _rng_state(device: torch.device, generators: list[torch.Generator]) -> dict:
-    """Every random state that training reads, as tensors and plain types (weights_only-safe)."""
-    version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {
-        "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64),
-                   "gauss": gauss},
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-        "mps": torch.mps.get_rng_state() if device.type == "mps" else None,
-        "shuffle": [g.get_state() for g in generators],
-    }
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device, generators: list[torch.Generator]) -> None:
-    py = state["python"]
-    random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
-    n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"],
-                         n["has_gauss"], n["cached"]))
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and state["cuda"]:
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if device.type == "mps" and state["mps"] is not None:
-        torch.mps.set_rng_state(state["mps"])
-    if len(state["shuffle"]) != len(generators):
-        raise ValueError(f"the checkpoint holds {len(state['shuffle'])} shuffling generator "
-                         f"state(s) but this run has {len(generators)}; resume with the same "
-                         "kind of training data (tensors or a DataLoader) and the same shuffle")
-    for g, s in zip(generators, state["shuffle"], strict=True):
-        g.set_state(s)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file beside ``path``, then rename it over ``path``.
-
-    os.replace is atomic, so an interrupt mid-write leaves the old checkpoint intact.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+# ---------------------------------------------------------------- seeding
 
 
 def _seed(seed: int, device: torch.device) -> None:
@@ -444,37 +397,73 @@ def _seed(seed: int, device: torch.device) -> None:
         torch.mps.manual_seed(seed)
 
 
-def load_checkpoint(checkpoint_dir: str | os.PathLike, map_location: Any = "cpu") -> dict:
-    """Load the checkpoint ``fit`` wrote into ``checkpoint_dir`` (safely: ``weights_only=True``).
-
-    Keys: ``epoch`` (complete epochs), ``model``, ``optimizer``, ``scheduler``, ``scaler``,
-    ``rng``, ``history`` (a plain dict of lists), ``best_epoch``, ``best_value``,
-    ``bad_epochs``, ``stopped_early``, ``stop_reason`` and, when fit ran with
-    ``patience``, ``best_model`` (the weights of the best epoch).
-    """
-    path = Path(checkpoint_dir) / CHECKPOINT_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}; fit(..., checkpoint_dir=...) writes it")
-    return torch.load(path, map_location=map_location, weights_only=True)
 
 
-# ---------------------------------------------------------------- validation of arguments
+# ---------------------------------------------------------------- arguments
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _check_int(name: str, value: Any, minimum: int, extra: str = "") -> None:
-    if not _is_int(value):
-        raise _NotAnInteger(f"{name} must be an integer >= {minimum}{extra}, got {value!r} "
-                            f"(a {type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+def _check_args(model: Any, loss_fn: Any, optimizer: Any, epochs: Any, *, batch_size: Any,
+                accumulate: Any, val_data: Any, metrics: Any, scheduler: Any,
+                scheduler_interval: Any, grad_clip: Any, patience: Any, monitor: Any,
+                checkpoint_dir: Any, resume: Any, seed: Any, time_budget_s: Any) -> dict:
+    """Every argument of ``fit`` checked before any training; returns the normalised values."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError(f"the model ({type(model).__name__}) has no trainable parameters: "
+                         "nothing to train (were they all frozen with requires_grad=False?)")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, "
+                        f"got {type(optimizer).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(outputs, targets), got {loss_fn!r}")
+    in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if not any(id(p) in in_optimizer for p in trainable):
+        raise ValueError("the optimizer holds none of the model's trainable parameters; create "
+                         "it from this model, e.g. torch.optim.SGD(model.parameters(), lr=0.1)")
+    if scheduler_interval not in SCHEDULER_INTERVALS:
+        raise ValueError(f"scheduler_interval must be one of {SCHEDULER_INTERVALS}, "
+                         f"got {scheduler_interval!r}")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(f"scheduler must have a .step() method, got {type(scheduler).__name__}")
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if plateau and scheduler_interval == "step":
+        raise ValueError("ReduceLROnPlateau needs a per-epoch value: "
+                         "use scheduler_interval='epoch'")
+    metrics = _metric_dict(metrics)
+    if metrics and val_data is None:
+        raise ValueError(f"metrics {sorted(metrics)} are computed on the validation set: "
+                         "pass val_data too")
+    allowed = ["train_loss"] + (["val_loss"] + [f"val_{m}" for m in metrics] if val_data is not None
+                                else [])
+    if not isinstance(monitor, str) or monitor not in allowed + ["val_loss"]:
+        raise ValueError(f"monitor must be one of {allowed} here, got {monitor!r}"
+                         + ("" if val_data is not None else " (val_* values need val_data)"))
+    if monitor not in allowed:  # the default "val_loss" without validation data
+        if patience is not None or (plateau and scheduler_interval == "epoch"):
+            raise ValueError("monitor='val_loss' needs val_data (for early stopping or "
+                             "ReduceLROnPlateau); pass val_data or monitor='train_loss'")
+        monitor = "train_loss"
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir, the folder the first run wrote to")
+    opt = " or None"
+    return dict(
+        trainable=trainable, metrics=metrics, monitor=monitor, plateau=plateau,
+        epochs=_args.integer("epochs", epochs, minimum=1),
+        batch_size=_args.integer("batch_size", batch_size, minimum=1),
+        accumulate=_args.integer("accumulate", accumulate, minimum=1,
+                                 expected="an integer >= 1 (micro-batches per optimizer step)"),
+        grad_clip=None if grad_clip is None else _args.real(
+            "grad_clip", grad_clip, above=0, expected="a positive number or None"),
+        patience=None if patience is None else _args.integer(
+            "patience", patience, minimum=1, expected="an integer >= 1" + opt),
+        seed=None if seed is None else _args.integer("seed", seed, minimum=0,
+                                                     expected="an integer >= 0" + opt),
+        time_budget_s=None if time_budget_s is None else _args.real(
+            "time_budget_s", time_budget_s, above=0,
+            expected="a positive number of seconds or None"),
+    )
 
 
 def _metric_dict(metrics: Any) -> dict[str, Callable]:
@@ -512,18 +501,7 @@ def _check_val_like_train(train: Any, val: Any) -> None:
                              f"has {a.shape[1]}; they must have the same columns")
 
 
-def _monitor_mode(monitor: str) -> str:
-    name = monitor.lower()
-    return "min" if any(word in name for word in _MINIMISED) else "max"
-
-
-def _improved(value: float, best: float | None, mode: str) -> bool:
-    if math.isnan(value):
-        return False
-    return best is None or (value < best if mode == "min" else value > best)
-
-
-# ---------------------------------------------------------------- fit
+# ---------------------------------------------------------------- the pieces of the loop
 
 
 class _LossTally:
@@ -540,13 +518,13 @@ class _LossTally:
         self.bad = False
         self.losses: list[Any] = []
         self.sizes: list[int] = []
-        self.lrs: list[Any] = []
+        self.where: list[tuple[int, int, Any]] = []  # (step, global step, lr) of each loss
         self.total, self.count = 0.0, 0
 
     def __len__(self) -> int:
         return len(self.losses)
 
-    def add(self, loss: torch.Tensor, n: int, lr: Any) -> None:
+    def add(self, loss: torch.Tensor, n: int, step: int, global_step: int, lr: Any) -> None:
         if self.eager:
             value = loss.item()
             self.bad = not math.isfinite(value)
@@ -554,13 +532,13 @@ class _LossTally:
         else:
             self.losses.append(loss.detach())
         self.sizes.append(n)
-        self.lrs.append(lr)
+        self.where.append((step, global_step, lr))
 
     @property
     def mean(self) -> float:
         return self.total / self.count
 
-    def flush(self, epoch: int, step: int, global_step: int, note: str = "") -> float | None:
+    def flush(self, epoch: int, note: str = "") -> float | None:
         """Fold the pending losses into the epoch's sum; return their mean, or None if none.
 
         Raises NonFiniteLossError naming the first step whose loss is NaN or infinite.
@@ -574,18 +552,18 @@ class _LossTally:
         finite = torch.isfinite(values)
         if not bool(finite.all()):
             i = int((~finite).nonzero()[0, 0])
-            back = len(self.losses) - i - 1  # how many steps ago it happened
-            lr, value = float(self.lrs[i]), values[i].item()
+            step, global_step, lr = self.where[i]
+            lr, value = float(lr), values[i].item()
             weights = ("training stopped before that step's update, so the model keeps the "
-                       "weights of the step before" if self.eager and back == 0 else
-                       "the weights are now unusable")
+                       "weights of the step before" if self.eager and i == len(self.losses) - 1
+                       else "the weights are now unusable")
             raise NonFiniteLossError(
-                f"the training loss became {value} at epoch {epoch}, step {step - back} "
-                f"(global step {global_step - back}) with learning rate {lr} (the "
+                f"the training loss became {value} at epoch {epoch}, step {step} "
+                f"(global step {global_step}) with learning rate {lr} (the "
                 "optimizer's lr). Try a smaller learning rate or grad_clip=1.0, or look for "
                 "NaN/inf in the data; "
                 f"{weights}{note}",
-                epoch=epoch, step=step - back, global_step=global_step - back, lr=lr, value=value)
+                epoch=epoch, step=step, global_step=global_step, lr=lr, value=value)
         sizes = torch.tensor(self.sizes, dtype=torch.float64)
         chunk = float((values * sizes).sum())
         n = sum(self.sizes)
@@ -593,9 +571,173 @@ class _LossTally:
         self.count += n
         self.losses.clear()
         self.sizes.clear()
-        self.lrs.clear()
+        self.where.clear()
         return chunk / n
 
+
+def _micro_batches(batches: Any, accumulate: int) -> Iterator[list[tuple[Any, Any, int]]]:
+    """Groups of ``accumulate`` batches ``(inputs, targets, rows)``; the last may be shorter."""
+    group = []
+    for inputs, targets in batches:
+        rows = targets.shape[0] if isinstance(targets, torch.Tensor) else _first_dim(inputs)
+        group.append((inputs, targets, rows))
+        if len(group) == accumulate:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _backward(loss: torch.Tensor, scaler: Any) -> None:
+    (loss if scaler is None else scaler.scale(loss)).backward()
+
+
+def _optimizer_step(optimizer: torch.optim.Optimizer, scaler: Any, params: list,
+                    grad_clip: float | None) -> None:
+    """Clip the gradient norm (if asked) and update; with a grad scaler, unscale first."""
+    if scaler is not None:
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(params, grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, grad_clip)
+        optimizer.step()
+
+
+class _Display:
+    """The progress bar and the live loss plot of a fit run (either may be off)."""
+
+    def __init__(self, live_plot: Any, progress: bool, model: nn.Module, history: History,
+                 steps_per_epoch: int | None, epochs_left: int) -> None:
+        self.plot, self.own_plot, self.bar = None, False, None
+        self.steps_per_epoch = steps_per_epoch
+        if isinstance(live_plot, bool) or live_plot is None:
+            from bigmodel_lib import plots
+
+            if live_plot or (live_plot is None and plots.live_frontend()):
+                self.plot = plots.LivePlot(title=f"training {type(model).__name__}",
+                                           xlabel="epoch", ylabel="loss")
+                self.own_plot = True
+        elif callable(getattr(live_plot, "update", None)):
+            self.plot = live_plot
+        else:
+            raise TypeError(f"live_plot must be None, True, False or a LivePlot, got {live_plot!r}")
+        if self.plot is not None:
+            for i, value in enumerate(history["train_loss"]):
+                self.plot.update(i + 1, train_loss=value)
+                if "val_loss" in history:
+                    self.plot.update(i + 1, val_loss=history["val_loss"][i])
+        if progress:
+            from bigmodel_lib.progress import progress as progress_bar
+
+            total = None if steps_per_epoch is None else steps_per_epoch * epochs_left
+            self.bar = progress_bar(total=total, desc="fit", unit="step")
+
+    def look(self, tally: _LossTally, epoch: int, step: int, note: str) -> float:
+        """One sync with the device: NaN check, progress text, live plot; returns the time."""
+        chunk = tally.flush(epoch, note)
+        if chunk is not None:
+            if self.bar is not None:
+                self.bar.set_postfix(epoch=epoch, loss=f"{tally.mean:.4g}", refresh=False)
+            if self.plot is not None:
+                spe = self.steps_per_epoch
+                self.plot.update(epoch - 1 + (step / spe if spe else 1.0), train_loss=chunk)
+        return time.perf_counter()
+
+    def epoch_end(self, epoch: int, record: dict) -> None:
+        if self.plot is not None and "val_loss" in record:
+            self.plot.update(epoch, val_loss=record["val_loss"])
+        if self.bar is not None:
+            self.bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.4g}",
+                                 **({"val_loss": f"{record['val_loss']:.4g}"}
+                                    if "val_loss" in record else {}))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.own_plot:
+            self.plot.close()
+
+
+class _Tracker:
+    """The loop's own state: the history, the best epoch so far, early stopping."""
+
+    def __init__(self, history: History, monitor: str, patience: int | None) -> None:
+        self.history, self.monitor, self.patience = history, monitor, patience
+        name = monitor.lower()
+        self.mode = "min" if any(word in name for word in _MINIMISED) else "max"
+        self.best_value: float | None = None
+        self.bad_epochs = 0
+        self.best_state: dict | None = None
+
+    def improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        best = self.best_value
+        return best is None or (value < best if self.mode == "min" else value > best)
+
+    def record(self, epoch: int, record: dict, lr: float, model: nn.Module) -> float:
+        """Append the epoch's values; update the best epoch; return the monitored value."""
+        for key, value in record.items():
+            self.history[key].append(value)
+        self.history["lr"].append(lr)
+        value = record[self.monitor]
+        if self.improved(value):
+            self.best_value, self.bad_epochs, self.history.best_epoch = value, 0, epoch
+            if self.patience is not None:
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        return value
+
+    def stop(self, reason: str) -> None:
+        self.history.stopped_early, self.history.stop_reason = True, reason
+
+    def patience_stop(self, epoch: int) -> bool:
+        if self.patience is None or self.bad_epochs < self.patience:
+            return False
+        best = "no finite value" if self.best_value is None else \
+            f"best {self.best_value:.6g} at epoch {self.history.best_epoch}"
+        self.stop(f"early stopping after epoch {epoch}: {self.monitor} did not improve for "
+                  f"{self.bad_epochs} epoch(s); {best}")
+        return True
+
+    def saved(self, patience_stop: bool, epoch: int) -> dict:
+        """fit's part of a checkpoint (see checkpoint.save_checkpoint)."""
+        h = self.history
+        return {"history": {k: list(v) for k, v in h.items()}, "best_epoch": h.best_epoch,
+                "best_value": self.best_value, "bad_epochs": self.bad_epochs,
+                "stopped_early": patience_stop,  # a time budget stop can be resumed
+                "stop_reason": h.stop_reason if patience_stop else f"checkpoint after epoch {epoch}",
+                "best_model": self.best_state}
+
+    def restore(self, state: dict) -> None:
+        h = self.history
+        for key in h:
+            h[key] = list(state["history"].get(key, []))
+        h.best_epoch, h.stopped_early, h.stop_reason = (state["best_epoch"], state["stopped_early"],
+                                                        state["stop_reason"])
+        self.best_value, self.bad_epochs = state["best_value"], state["bad_epochs"]
+        self.best_state = state["best_model"]
+
+
+def _check_val_loss(record: dict, epoch: int, steps: int, global_step: int, lr: float,
+                    note: str) -> None:
+    """A non-finite validation loss stops the run like a non-finite training loss."""
+    value = record.get("val_loss")
+    if value is not None and not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"the validation loss became {value} at epoch {epoch} (after step {steps}, global "
+            f"step {global_step}, learning rate {lr}) while the training loss was "
+            f"{record['train_loss']:.6g}. Look for NaN/inf in val_data or targets the loss "
+            f"cannot take, or try a smaller learning rate; the epoch is not recorded{note}",
+            epoch=epoch, step=steps, global_step=global_step, lr=lr, value=value)
+
+
+# ---------------------------------------------------------------- fit
 
 
 def fit(
@@ -606,6 +748,7 @@ def fit(
     epochs: int = 1,
     *,
     batch_size: int = 32,
+    accumulate: int = 1,
     shuffle: bool = True,
     val_data: DataLoader | tuple | None = None,
     metrics: Mapping[str, Callable[[torch.Tensor, torch.Tensor], float]] | None = None,
@@ -625,392 +768,211 @@ def fit(
 ) -> History:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs; return the per-epoch ``History``.
 
-    Each step runs forward, loss, backward and update (chapter 05); each epoch ends
-    with validation, the epoch scheduler step, early stopping and a checkpoint.
+    Each step is forward, loss, backward, update (chapter 05); each epoch ends with
+    validation, the epoch scheduler step, early stopping and a checkpoint.
 
     Args:
-        model: the ``nn.Module`` to train (in place). It needs trainable parameters.
-        train_data: a ``DataLoader`` yielding ``(inputs, targets)`` batches (a dict batch
-            with a ``"labels"`` key is split into inputs and labels), or a tuple
-            ``(X, y)`` of tensors with one row per example, which fit batches with
-            ``batch_size`` and ``shuffle``. ``X`` may be a dict of tensors. A
-            ``Dataset`` is batched the same way (with a DataLoader). Inputs
-            that are a tensor are called as ``model(inputs)``, a dict as
-            ``model(**inputs)``; a model output with ``.logits`` (transformers) gives
-            its logits.
-        loss_fn: ``loss_fn(outputs, targets)`` returning a scalar tensor (checked on the
-            first batch, with the shapes named when it is not a scalar). For losses that
-            compare element by element (MSE, L1, BCE, ... as modules or as functions of
-            ``torch.nn.functional``), outputs and targets must have the same shape.
+        model: the ``nn.Module`` to train in place (it needs trainable parameters).
+        train_data: a ``DataLoader`` of ``(inputs, targets)`` (a dict batch with a ``"labels"``
+            key is split), a ``Dataset``, or a tuple ``(X, y)`` of tensors (``X`` may be a dict),
+            batched with ``batch_size`` and ``shuffle``. Tensor inputs are called as
+            ``model(inputs)``, dicts as ``model(**inputs)``; an output's ``.logits`` is used.
+        loss_fn: ``loss_fn(outputs, targets)`` returning a scalar tensor (checked on the first
+            batch); element-wise losses (MSE, L1, BCE) need outputs and targets of one shape.
         optimizer: a ``torch.optim.Optimizer`` over (some of) the model's parameters.
-        epochs: the number of passes over ``train_data`` (an int >= 1). With
-            ``resume=True`` it is the total, counting the epochs already done.
-        batch_size: examples per batch for tensor data (ignored for a DataLoader).
-        shuffle: reshuffle tensor data every epoch, with a generator that fit seeds from
-            ``seed`` and saves in checkpoints (ignored for a DataLoader: shuffle there).
-        val_data: validation data in the same forms as ``train_data``; evaluated after
-            every epoch in eval mode without gradients: ``history["val_loss"]`` is the
-            mean loss over the examples (batch losses weighted by batch size).
-        metrics: ``{name: fn(outputs, targets) -> float}``, computed after every epoch on
-            the whole validation set (outputs and targets concatenated, on the CPU) and
-            recorded as ``history["val_<name>"]``. Needs ``val_data``. A list of
-            functions names each by its ``__name__``.
-        device: where to train (``"cpu"``, ``"cuda"``, a ``torch.device``; one that is
-            not available is an error); the model is moved there. None: the device the model's
-            parameters are on (build the model on ``bml.get_device()`` to use a GPU).
-            Batches are moved to the device step by step.
-        scheduler: a learning-rate scheduler (``torch.optim.lr_scheduler``), or None.
-            ``ReduceLROnPlateau`` is stepped with the monitored value.
-        scheduler_interval: ``"epoch"`` (``scheduler.step()`` after every epoch) or
-            ``"step"`` (after every optimizer step, e.g. warm-up then linear decay).
-        grad_clip: clip the global gradient norm to this value (> 0) before each update;
-            None: no clipping.
-        patience: early stopping: stop when ``monitor`` has not improved for this many
-            epochs in a row (an int >= 1). When patience is given, the model ends with
-            the weights of its best epoch (``history.best_epoch``), not of its last one.
-            None: run all epochs, keep the last weights.
-        monitor: the per-epoch value that decides the best epoch and early stopping:
-            ``"val_loss"``, ``"train_loss"`` or ``"val_<metric>"``. Names containing
-            "loss", "error", "mse", "mae", "perplexity" are minimised, other metrics
-            (accuracy, f1, auc, ...) maximised. When ``monitor="val_loss"`` and there is
-            no ``val_data`` (and no ``patience``), the best epoch is judged on the
-            training loss.
-        checkpoint_dir: a folder; after every epoch fit writes ``last.pt`` there
-            atomically (a temporary file renamed over the old one, so an interrupt
-            mid-write loses nothing): model, optimizer, scheduler and grad-scaler
-            states, every RNG state (Python, NumPy, torch, CUDA, the shuffling
-            generator), the history and the early-stopping state. It loads with
-            ``torch.load(path, weights_only=True)``; see ``load_checkpoint``.
-        resume: continue from ``checkpoint_dir/last.pt`` if it exists (else start
-            fresh). Build the model, optimizer and scheduler as for the first run; a
-            run interrupted after epoch k and resumed ends with bitwise the same
-            weights as an uninterrupted run on the same device.
-        amp: mixed precision: None (float32), ``"bf16"`` (autocast to bfloat16, on CUDA
-            or the CPU) or ``"fp16"`` (autocast to float16 with a gradient scaler; CUDA
-            only). Also accepted: ``torch.bfloat16`` / ``"bfloat16"``, ``torch.float16``
-            / ``"float16"``, False (None) and True (bf16, or fp16 on a GPU without bf16).
-        seed: seed Python, NumPy and torch (dropout) and the shuffling generator, so a
-            run is repeatable. None: use the current random state (still reproducible
-            after ``bml.setup(seed=...)``).
-        time_budget_s: stop after the batch that takes the training time (since fit
-            started) past this many seconds. The weights include that partial epoch;
-            the history and checkpoint hold complete epochs only, so ``resume=True``
-            redoes the partial epoch.
-        live_plot: the live loss plot (train loss a few times a second, validation loss
-            per epoch, against the epoch). None: on in a notebook that a person is
-            watching (``plots.live_frontend()``); True: always (a final figure where
-            nothing is live); False: off; or a ``plots.LivePlot`` to draw into.
-        progress: show a ``tqdm.auto`` progress bar over all steps, with the loss.
+        epochs: passes over ``train_data`` (an int >= 1); with ``resume`` the total.
+        batch_size: examples per (micro-)batch for tensor data (ignored for a DataLoader).
+        accumulate: gradient accumulation: ``k`` micro-batches make one optimizer step with
+            the update of one batch ``k`` times the size (each micro-batch's mean loss is
+            weighted by its share of the group's examples, so a short last group is exact for
+            mean-reduced losses). Schedulers and step counts advance per optimizer step.
+        shuffle: reshuffle tensor data every epoch with a generator seeded from ``seed`` and
+            saved in checkpoints (for a DataLoader, shuffle there).
+        val_data: validation data in the same forms; after every epoch, in eval mode:
+            ``history["val_loss"]`` is the mean over the examples.
+        metrics: ``{name: fn(outputs, targets) -> float}`` on the whole validation set,
+            recorded as ``history["val_<name>"]`` (a list of functions is named by __name__).
+        device: where to train (the model is moved there); None: the model's device.
+        scheduler: a ``torch.optim.lr_scheduler`` or None (``ReduceLROnPlateau`` gets the
+            monitored value); ``scheduler_interval``: ``"epoch"`` or ``"step"``.
+        grad_clip: clip the global gradient norm to this value (> 0) before each update.
+        patience: early stopping after this many epochs without improvement of ``monitor``;
+            the model then ends with the weights of its best epoch.
+        monitor: ``"val_loss"``, ``"train_loss"`` or ``"val_<metric>"`` (losses and errors
+            are minimised, other metrics maximised); without val_data, the training loss.
+        checkpoint_dir: a folder where ``last.pt`` is written atomically after every epoch,
+            with a checksum (see ``bigmodel_lib.checkpoint``); checked writable at the start.
+        resume: continue from ``checkpoint_dir/last.pt`` if it exists: a run interrupted after
+            epoch k and resumed ends with bitwise the weights of an uninterrupted one. A
+            damaged or mismatched checkpoint is refused before anything is modified; a
+            changed hyperparameter is reported with a warning.
+        amp: None, ``"bf16"`` (CUDA or CPU) or ``"fp16"`` (CUDA, with a gradient scaler);
+            also torch dtypes, "bfloat16"/"float16", False and True (the usual choice).
+        seed: seed Python, NumPy, torch and the shuffling generator; None: the current state.
+        time_budget_s: stop after the step that takes the run past this many seconds; the
+            history and checkpoint keep complete epochs, so ``resume=True`` redoes the partial one.
+        live_plot: None (on in a watched notebook), True, False, or a ``plots.LivePlot``.
+        progress: show a ``tqdm`` progress bar over the optimizer steps.
 
     Returns:
-        A ``History``: ``history["train_loss"]``, ``["val_loss"]``, ``["val_<metric>"]``,
-        ``["lr"]`` (the learning rate of the first parameter group at the start of each
-        epoch), ``["epoch_time_s"]``; attributes ``best_epoch``, ``stopped_early``,
-        ``stop_reason``.
+        A ``History`` of per-epoch ``train_loss``, ``val_loss``, ``val_<metric>``, ``lr`` and
+        ``epoch_time_s``, with ``best_epoch``, ``stopped_early`` and ``stop_reason``.
 
     Raises:
-        ValueError / TypeError: bad arguments, found before training starts (or on the
-            first batch for the loss and the model's output). A non-integer ``epochs``
-            (or ``batch_size``, ``patience``, ``seed``) is both a TypeError and a ValueError.
-        NonFiniteLossError (a ValueError and RuntimeError): the loss became NaN or
-            infinite; the message names the epoch, the step and the learning rate. On
-            the CPU it stops before that step's update; on an accelerator (checked a
-            few times a second) the weights are unusable. The last checkpoint is good.
+        ValueError / TypeError: bad arguments, before training (the loss and the model's
+            output on the first batch); a wrong type is both (``_args.ArgumentTypeError``).
+        NonFiniteLossError: the training or validation loss became NaN or infinite; the
+            message names the epoch, the step and the learning rate. The last checkpoint is good.
     """
-    # ---- validate every argument before any training
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise ValueError(f"the model ({type(model).__name__}) has no trainable parameters: "
-                         "nothing to train (were they all frozen with requires_grad=False?)")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, "
-                        f"got {type(optimizer).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(outputs, targets), got {loss_fn!r}")
-    _check_int("epochs", epochs, 1)
-    _check_int("batch_size", batch_size, 1)
-    in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    if not any(id(p) in in_optimizer for p in trainable):
-        raise ValueError("the optimizer holds none of the model's trainable parameters; create "
-                         "it from this model, e.g. torch.optim.SGD(model.parameters(), lr=0.1)")
-    if scheduler_interval not in SCHEDULER_INTERVALS:
-        raise ValueError(f"scheduler_interval must be one of {SCHEDULER_INTERVALS}, "
-                         f"got {scheduler_interval!r}")
-    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"scheduler must have a .step() method, got {type(scheduler).__name__}")
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    if plateau and scheduler_interval == "step":
-        raise ValueError("ReduceLROnPlateau needs a per-epoch value: "
-                         "use scheduler_interval='epoch'")
-    if grad_clip is not None and not (_is_real(grad_clip) and grad_clip > 0):
-        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
-    if patience is not None:
-        _check_int("patience", patience, 1, " or None")
-    if seed is not None:
-        _check_int("seed", seed, 0, " or None")
-    if time_budget_s is not None and not (_is_real(time_budget_s) and time_budget_s > 0):
-        raise ValueError(f"time_budget_s must be a positive number of seconds or None, "
-                         f"got {time_budget_s!r}")
-    metrics = _metric_dict(metrics)
-    if metrics and val_data is None:
-        raise ValueError(f"metrics {sorted(metrics)} are computed on the validation set: "
-                         "pass val_data too")
-    allowed = ["train_loss"] + (["val_loss"] + [f"val_{m}" for m in metrics] if val_data is not None
-                                else [])
-    if not isinstance(monitor, str) or monitor not in allowed + ["val_loss"]:
-        raise ValueError(f"monitor must be one of {allowed} here, got {monitor!r}"
-                         + ("" if val_data is not None else " (val_* values need val_data)"))
-    if monitor not in allowed:  # the default "val_loss" without validation data
-        if patience is not None or (plateau and scheduler_interval == "epoch"):
-            raise ValueError("monitor='val_loss' needs val_data (for early stopping or "
-                             "ReduceLROnPlateau); pass val_data or monitor='train_loss'")
-        monitor = "train_loss"
-    mode = _monitor_mode(monitor)
-    if resume and checkpoint_dir is None:
-        raise ValueError("resume=True needs checkpoint_dir, the folder the first run wrote to")
-
-    device = _device(device, model)
-    amp = _amp_mode(amp, device)
-    autocast = _autocast(amp, device)
-    if any(t.device != device for t in [*model.parameters(), *model.buffers()]):
-        model.to(device)
-    scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
-
-    if seed is not None:
-        _seed(int(seed), device)
-    shuffle_gen = torch.Generator()
-    shuffle_gen.manual_seed(int(seed) if seed is not None else
-                            int(torch.randint(0, 2**62, (1,)).item()))
-    train_batches = _as_batches(train_data, "train_data", batch_size, shuffle, shuffle_gen)
-    val_batches = (None if val_data is None else
-                   _as_batches(val_data, "val_data", batch_size, False, None))
-    _check_val_like_train(train_batches, val_batches)
-    generators = train_batches.generators()
-
-    history = History(train_loss=[], lr=[], epoch_time_s=[])
-    if val_batches is not None:
-        history["val_loss"] = []
-        for name in metrics:
-            history[f"val_{name}"] = []
-    best_value: float | None = None
-    bad_epochs = 0
-    best_state: dict | None = None
-    start_epoch = 0
-    ckpt_path = None
-    if checkpoint_dir is not None:
-        ckpt_dir = Path(checkpoint_dir)
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        ckpt_path = ckpt_dir / CHECKPOINT_NAME
-        if resume and ckpt_path.is_file():
-            state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            if state.get("format") != CHECKPOINT_FORMAT:
-                raise ValueError(f"{ckpt_path} was not written by this version of fit")
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if (scheduler is None) != (state["scheduler"] is None):
-                raise ValueError(f"{ckpt_path} was written "
-                                 f"{'with' if state['scheduler'] is not None else 'without'} a "
-                                 "scheduler; resume with the same setup as the first run")
-            if scheduler is not None:
-                scheduler.load_state_dict(state["scheduler"])
-            if scaler is not None and state["scaler"] is not None:
-                scaler.load_state_dict(state["scaler"])
-            _set_rng_state(state["rng"], device, generators)
-            for key in history:
-                history[key] = list(state["history"].get(key, []))
-            history.best_epoch = state["best_epoch"]
-            history.stopped_early = state["stopped_early"]
-            history.stop_reason = state["stop_reason"]
-            best_value, bad_epochs = state["best_value"], state["bad_epochs"]
-            best_state = state.get("best_model")
-            start_epoch = state["epoch"]
-            print(f"resumed from {ckpt_path}: {start_epoch} epoch(s) done, "
-                  + ("training had stopped early" if history.stopped_early else
-                     f"continuing up to epoch {epochs}" if start_epoch < epochs else
-                     f"nothing left to do for epochs={epochs}"))
-        elif resume:
-            print(f"no checkpoint in {ckpt_dir} yet: starting from scratch")
-
-    # ---- the display: progress bar and live plot
-    plot = None
-    if isinstance(live_plot, bool) or live_plot is None:
-        from bigmodel_lib import plots
-
-        if live_plot or (live_plot is None and plots.live_frontend()):
-            plot = plots.LivePlot(title=f"training {type(model).__name__}", xlabel="epoch",
-                                  ylabel="loss")
-    elif callable(getattr(live_plot, "update", None)):
-        plot = live_plot
-    else:
-        raise TypeError(f"live_plot must be None, True, False or a LivePlot, got {live_plot!r}")
-    if plot is not None:
-        for i, value in enumerate(history["train_loss"]):
-            plot.update(i + 1, train_loss=value)
-            if "val_loss" in history:
-                plot.update(i + 1, val_loss=history["val_loss"][i])
-    steps_per_epoch = len(train_batches) if not isinstance(train_batches, _LoaderBatches) \
-        or train_batches.has_len() else None
-    bar = None
-    if progress:
-        from bigmodel_lib.progress import progress as progress_bar
-
-        total = None if steps_per_epoch is None else steps_per_epoch * (epochs - start_epoch)
-        bar = progress_bar(total=total, desc="fit", unit="step")
-
-    # ---- training
-    # tensors already on the device need no .to() per step
-    move = not (isinstance(train_batches, _TensorBatches)
-                and all(t.device == device for t in _tensors(train_batches.X, train_batches.y)))
-    step_scheduler = scheduler is not None and scheduler_interval == "step"
-    first_batch = start_epoch == 0
-    global_step = start_epoch * (steps_per_epoch or 0)
-    t_start = time.perf_counter()
-    stopped = history.stopped_early
-
-    def look(tally: _LossTally, epoch: int, step: int, global_step: int, note: str) -> float:
-        """One sync with the device: NaN check, progress text, live plot; returns the time."""
-        chunk = tally.flush(epoch, step, global_step, note)
-        if chunk is not None:
-            if bar is not None:
-                bar.set_postfix(epoch=epoch, loss=f"{tally.mean:.4g}", refresh=False)
-            if plot is not None:
-                where = epoch - 1 + (step / steps_per_epoch if steps_per_epoch else 1.0)
-                plot.update(where, train_loss=chunk)
-        return time.perf_counter()
-
+    r = _prepare(model, train_data, loss_fn, optimizer, epochs, batch_size=batch_size, accumulate=accumulate,
+                 shuffle=shuffle, val_data=val_data, metrics=metrics, device=device, scheduler=scheduler,
+                 scheduler_interval=scheduler_interval, grad_clip=grad_clip, patience=patience, monitor=monitor,
+                 checkpoint_dir=checkpoint_dir, resume=resume, amp=amp, seed=seed, time_budget_s=time_budget_s,
+                 live_plot=live_plot, progress=progress)
+    history, display, autocast, scaler, budget = r.history, r.display, r.autocast, r.scaler, r.time_budget_s
+    checked = r.start_epoch > 0  # the first batch's forward and loss get clear errors
+    global_step, t_start = r.start_epoch * (r.steps_per_epoch or 0), time.perf_counter()
     try:
-        for epoch in range(start_epoch + 1, epochs + 1):
-            if stopped:
+        for epoch in range(r.start_epoch + 1, r.epochs + 1):
+            if history.stopped_early:
                 break
-            t_epoch = time.perf_counter()
             model.train()
+            t_epoch = last_look = time.perf_counter()
             lr_start = float(optimizer.param_groups[0]["lr"])
-            tally = _LossTally(eager=device.type == "cpu")
-            step = 0
-            last_check = t_epoch
-            note = (f"; the checkpoint in {ckpt_path.parent} is from epoch {epoch - 1}"
-                    if ckpt_path is not None and epoch > 1 else "")
-
-            budget_hit = False
-            for inputs, targets in train_batches:
-                step += 1
-                global_step += 1
-                if move:
-                    inputs, targets = _to(inputs, device), _to(targets, device)
-                if first_batch:
-                    loss = _first_loss(model, loss_fn, inputs, targets, autocast)
-                    first_batch = False
-                else:
-                    with autocast():
-                        loss = loss_fn(_forward(model, inputs), targets)
-                tally.add(loss, targets.shape[0] if isinstance(targets, torch.Tensor)
-                          else _first_dim(inputs), optimizer.param_groups[0]["lr"])
-                if tally.bad:
-                    look(tally, epoch, step, global_step, note)  # raises
+            tally, step, budget_hit = _LossTally(eager=r.device.type == "cpu"), 0, False
+            note = f"; the checkpoint in {r.ckpt.parent} is from epoch {epoch - 1}" if r.ckpt and epoch > 1 else ""
+            for group in _micro_batches(r.train_batches, r.accumulate):  # one optimizer step per group
+                step, global_step = step + 1, global_step + 1
+                group_rows = sum(rows for _, _, rows in group)
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    if grad_clip is not None:
-                        scaler.unscale_(optimizer)
-                        nn.utils.clip_grad_norm_(trainable, grad_clip)
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    if grad_clip is not None:
-                        nn.utils.clip_grad_norm_(trainable, grad_clip)
-                    optimizer.step()
-                if step_scheduler:
+                for inputs, targets, rows in group:
+                    if r.move:
+                        inputs, targets = _to(inputs, r.device), _to(targets, r.device)
+                    if checked:
+                        with autocast():
+                            loss = loss_fn(_forward(model, inputs), targets)
+                    else:
+                        loss, checked = _first_loss(model, loss_fn, inputs, targets, autocast), True
+                    tally.add(loss, rows, step, global_step, optimizer.param_groups[0]["lr"])
+                    if tally.bad:
+                        display.look(tally, epoch, step, note)  # raises, before the update
+                    _backward(loss if rows == group_rows else loss * (rows / group_rows), scaler)
+                _optimizer_step(optimizer, scaler, r.trainable, r.grad_clip)
+                if r.step_scheduler:
                     scheduler.step()
-                if bar is not None:
-                    bar.update()
+                if display.bar is not None:
+                    display.bar.update()
                 now = time.perf_counter()
-                if now - last_check >= CHECK_INTERVAL_S or len(tally) >= MAX_PENDING_STEPS:
-                    last_check = look(tally, epoch, step, global_step, note)
-                if time_budget_s is not None and now - t_start > time_budget_s:
+                if now - last_look >= CHECK_INTERVAL_S or len(tally) >= MAX_PENDING_STEPS:
+                    last_look = display.look(tally, epoch, step, note)
+                if budget is not None and now - t_start > budget:
                     budget_hit = True
                     break
-            look(tally, epoch, step, global_step, note)
+            display.look(tally, epoch, step, note)
             if step == 0:
                 raise ValueError("train_data yielded no batches in this epoch")
-            if budget_hit and (steps_per_epoch is None or step < steps_per_epoch):
-                stopped = True
-                history.stopped_early = True
-                history.stop_reason = (
-                    f"time budget of {time_budget_s:g} s reached during epoch {epoch} after "
-                    f"{step} step(s); the model has every step so far, the history the "
-                    f"{epoch - 1} complete epoch(s)")
-                if checkpoint_dir is not None:
-                    history.stop_reason += "; so has the checkpoint, and resume=True redoes the partial one"
+            if budget_hit and (r.steps_per_epoch is None or step < r.steps_per_epoch):
+                r.tracker.stop(f"time budget of {budget:g} s reached during epoch {epoch} after {step} step(s); "
+                               f"the model has every step so far, the history the {epoch - 1} complete epoch(s)"
+                               + ("; so has the checkpoint, and resume=True redoes the partial one" if r.ckpt else ""))
                 break
-
-            # ---- end of epoch: validation, records, scheduler, early stopping, checkpoint
-            record = {"train_loss": tally.mean}
-            if val_batches is not None:
-                record.update(_validate(model, val_batches, loss_fn, metrics, device, autocast))
-            for key, value in record.items():
-                history[key].append(value)
-            history["lr"].append(lr_start)
-            value = record[monitor]
-            if _improved(value, best_value, mode):
-                best_value, bad_epochs, history.best_epoch = value, 0, epoch
-                if patience is not None:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_epochs += 1
-            if scheduler is not None and not step_scheduler:
-                scheduler.step(value) if plateau else scheduler.step()
-            patience_stop = patience is not None and bad_epochs >= patience
-            if patience_stop:
-                stopped = True
-                history.stopped_early = True
-                history.stop_reason = (
-                    f"early stopping after epoch {epoch}: {monitor} did not improve for "
-                    f"{bad_epochs} epoch(s); best {best_value:.6g} at epoch {history.best_epoch}")
-            elif epoch == epochs:
-                history.stop_reason = f"completed {epochs} epoch(s)"
-            elif budget_hit:
-                stopped = True
-                history.stopped_early = True
-                history.stop_reason = (f"time budget of {time_budget_s:g} s reached at the end "
-                                       f"of epoch {epoch}")
-            history["epoch_time_s"].append(time.perf_counter() - t_epoch)
-            if plot is not None and "val_loss" in record:
-                plot.update(epoch, val_loss=record["val_loss"])
-            if bar is not None:
-                bar.set_postfix(epoch=epoch, loss=f"{record['train_loss']:.4g}",
-                                **({"val_loss": f"{record['val_loss']:.4g}"}
-                                   if "val_loss" in record else {}))
-            if ckpt_path is not None:
-                _atomic_save({
-                    "format": CHECKPOINT_FORMAT,
-                    "epoch": epoch,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": None if scheduler is None else scheduler.state_dict(),
-                    "scaler": None if scaler is None else scaler.state_dict(),
-                    "rng": _rng_state(device, generators),
-                    "history": {k: list(v) for k, v in history.items()},
-                    "best_epoch": history.best_epoch,
-                    "best_value": best_value,
-                    "bad_epochs": bad_epochs,
-                    "stopped_early": patience_stop,  # a time budget stop can be resumed
-                    "stop_reason": (history.stop_reason if patience_stop
-                                    else f"checkpoint after epoch {epoch}"),
-                    "best_model": best_state,
-                }, ckpt_path)
-        if start_epoch >= epochs and not history.stopped_early:
-            history.stop_reason = f"completed {start_epoch} epoch(s) (all done before resuming)"
-        if patience is not None and best_state is not None:
-            model.load_state_dict(best_state)
+            _end_epoch(r, epoch, tally.mean, lr_start, step, global_step, budget_hit, t_epoch, note)
+        if r.start_epoch >= r.epochs and not history.stopped_early:
+            history.stop_reason = f"completed {r.start_epoch} epoch(s) (all done before resuming)"
+        if r.patience is not None and r.tracker.best_state is not None:
+            model.load_state_dict(r.tracker.best_state)
     finally:
-        if bar is not None:
-            bar.close()
-        if plot is not None and plot is not live_plot:
-            plot.close()
+        display.close()
     return history
+
+
+def _prepare(model: nn.Module, train_data: Any, loss_fn: Any, optimizer: Any, epochs: Any, *, device: Any,
+             amp: Any, shuffle: bool, checkpoint_dir: Any, resume: bool, live_plot: Any, progress: bool,
+             **args: Any) -> SimpleNamespace:
+    """Everything ``fit`` needs before its first step: checked arguments, device, batches, resume."""
+    r = SimpleNamespace(**_check_args(model, loss_fn, optimizer, epochs, checkpoint_dir=checkpoint_dir,
+                                      resume=resume, **args))
+    r.model, r.loss_fn, r.optimizer, r.scheduler = model, loss_fn, optimizer, args["scheduler"]
+    r.device = _device(device, model)
+    amp = _amp_mode(amp, r.device)
+    r.autocast = _autocast(amp, r.device)
+    if any(t.device != r.device for t in [*model.parameters(), *model.buffers()]):
+        model.to(r.device)
+    r.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+    r.train_batches, r.val_batches, r.generators = _batches(train_data, args["val_data"], r.batch_size,
+                                                            shuffle, r.seed, r.device)
+    r.history = History(train_loss=[], lr=[], epoch_time_s=[], **(
+        {"val_loss": [], **{f"val_{m}": [] for m in r.metrics}} if r.val_batches else {}))
+    r.tracker = _Tracker(r.history, r.monitor, r.patience)
+    r.step_scheduler = r.scheduler is not None and args["scheduler_interval"] == "step"
+    r.hyper = run_settings(optimizer, r.scheduler, batch_size=r.batch_size, accumulate=r.accumulate, amp=amp,
+                           grad_clip=r.grad_clip, scheduler_interval=args["scheduler_interval"],
+                           patience=r.patience, monitor=r.monitor)
+    r.ckpt = None if checkpoint_dir is None else prepare_checkpoint_dir(checkpoint_dir)
+    r.start_epoch = _resume(r.ckpt, resume, r.epochs, r.tracker, model=model, optimizer=optimizer,
+                            scheduler=r.scheduler, scaler=r.scaler, device=r.device,
+                            generators=r.generators, hyper=r.hyper)
+    batches = r.train_batches
+    n_batches = len(batches) if not isinstance(batches, _LoaderBatches) or batches.has_len() else None
+    r.steps_per_epoch = None if n_batches is None else math.ceil(n_batches / r.accumulate)
+    r.display = _Display(live_plot, progress, model, r.history, r.steps_per_epoch, r.epochs - r.start_epoch)
+    # tensors already on the device need no .to() per step
+    r.move = not (isinstance(batches, _TensorBatches)
+                  and all(t.device == r.device for t in _tensors(batches.X, batches.y)))
+    return r
+
+
+def _end_epoch(r: SimpleNamespace, epoch: int, train_loss: float, lr_start: float, step: int,
+               global_step: int, budget_hit: bool, t_epoch: float, note: str) -> None:
+    """Validation, records, the epoch's scheduler step, early stopping, the checkpoint."""
+    record = {"train_loss": train_loss}
+    if r.val_batches is not None:
+        record.update(_validate(r.model, r.val_batches, r.loss_fn, r.metrics, r.device, r.autocast))
+        _check_val_loss(record, epoch, step, global_step, lr_start, note)
+    value = r.tracker.record(epoch, record, lr_start, r.model)
+    if r.scheduler is not None and not r.step_scheduler:
+        r.scheduler.step(value) if r.plateau else r.scheduler.step()
+    patience_stop = r.tracker.patience_stop(epoch)
+    if not patience_stop and epoch == r.epochs:
+        r.history.stop_reason = f"completed {r.epochs} epoch(s)"
+    elif not patience_stop and budget_hit:
+        r.tracker.stop(f"time budget of {r.time_budget_s:g} s reached at the end of epoch {epoch}")
+    r.history["epoch_time_s"].append(time.perf_counter() - t_epoch)
+    r.display.epoch_end(epoch, record)
+    if r.ckpt is not None:
+        save_checkpoint(r.ckpt, epoch=epoch, model=r.model, optimizer=r.optimizer, scheduler=r.scheduler,
+                        scaler=r.scaler, device=r.device, generators=r.generators,
+                        loop=r.tracker.saved(patience_stop, epoch), hyper=r.hyper)
+
+
+def _batches(train_data: Any, val_data: Any, batch_size: int, shuffle: bool, seed: int | None,
+             device: torch.device) -> tuple[Any, Any, list[torch.Generator]]:
+    """Seed (if asked), wrap the data as batches, and list the generators a checkpoint saves."""
+    if seed is not None:
+        _seed(seed, device)
+    shuffle_gen = torch.Generator()
+    shuffle_gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item()))
+    train_batches = _as_batches(train_data, "train_data", batch_size, shuffle, shuffle_gen)
+    val_batches = None if val_data is None else _as_batches(val_data, "val_data", batch_size, False, None)
+    _check_val_like_train(train_batches, val_batches)
+    return train_batches, val_batches, train_batches.generators()
+
+
+def _resume(ckpt: Path | None, resume: bool, epochs: int, tracker: _Tracker, **run: Any) -> int:
+    """With ``resume``, restore the checkpoint (if there is one); return the epochs already done."""
+    if ckpt is None or not resume:
+        return 0
+    if not ckpt.is_file():
+        print(f"no checkpoint in {ckpt.parent} yet: starting from scratch")
+        return 0
+    state = restore_checkpoint(ckpt, **run)
+    tracker.restore(state)
+    done = state["epoch"]
+    print(f"resumed from {ckpt}: {done} epoch(s) done, "
+          + ("training had stopped early" if tracker.history.stopped_early else
+             f"continuing up to epoch {epochs}" if done < epochs else
+             f"nothing left to do for epochs={epochs}"))
+    return done
 
 
 def _first_loss(model, loss_fn, inputs, targets, autocast) -> torch.Tensor:
@@ -1141,7 +1103,7 @@ def predict(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_int("batch_size", batch_size, 1)
+    batch_size = _args.integer("batch_size", batch_size, minimum=1)
     device = _device(device, model)
     autocast = _autocast(_amp_mode(amp, device), device)
     batches = _as_batches(data, "data", batch_size, False, None, targets_required=False)

@@ -68,7 +68,7 @@ import ipywidgets as widgets
 import pandas as pd
 from transformers import AutoModel, AutoModelForSequenceClassification
 
-from bigmodel_lib import bench, metrics
+from bigmodel_lib import baselines, metrics
 from bigmodel_lib.finetune import (
     CPU_DEFAULTS, GPU_DEFAULTS, cpu_supports_bf16, finetune, predict_texts,
     text_loader, tokenize, warmup_linear,
@@ -526,9 +526,8 @@ pd.DataFrame({"true": [CLASSES[test.labels[i]] for i in worst],
 # %% tags=["nbval-ignore-output"]
 rows = []
 for name in ("tfidf", "bilstm"):
-    pred, fit_s, eval_s, seen, _ = bench.run_model(name, train.texts, train.labels, test.texts,
-                                                  len(CLASSES), seed=0)
-    rows.append((name, pred, fit_s, eval_s))
+    run = baselines.run_model(name, train.texts, train.labels, test.texts, len(CLASSES), seed=0)
+    rows.append((name, run.predictions, run.train_s, run.eval_s))
 rows.append((f"{MODEL_NAME} (fine-tuned)", test_pred, train_seconds, eval_seconds))
 table = pd.DataFrame([{
     "model": name,

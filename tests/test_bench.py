@@ -2,11 +2,13 @@
 
 import csv
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bigmodel_lib import bench
+from bigmodel_lib import baselines, bench
 
 TOPICS = {  # label -> words that only that class uses
     "World": "election minister parliament embassy troops treaty",
@@ -180,12 +182,12 @@ def test_missing_file_and_bad_options(tmp_path, ag_files, capsys):
 def test_subsample_is_seeded_and_keeps_pairs():
     texts = [f"t{i}" for i in range(100)]
     labels = list(range(100))
-    a = bench.subsample(texts, labels, 10, seed=1)
-    assert a == bench.subsample(texts, labels, 10, seed=1)
-    assert a != bench.subsample(texts, labels, 10, seed=2)
+    a = baselines.subsample(texts, labels, 10, seed=1)
+    assert a == baselines.subsample(texts, labels, 10, seed=1)
+    assert a != baselines.subsample(texts, labels, 10, seed=2)
     assert all(t == f"t{y}" for t, y in zip(*a, strict=True)) and len(a[0]) == 10
-    assert bench.subsample(texts, labels, None) == (texts, labels)
-    assert bench.subsample(texts, labels, 1000) == (texts, labels)
+    assert baselines.subsample(texts, labels, None) == (texts, labels)
+    assert baselines.subsample(texts, labels, 1000) == (texts, labels)
 
 
 def test_one_step_minilm_run(ag_files, tmp_path):
@@ -222,8 +224,102 @@ def test_minilm_plus_tfidf_ensemble_and_two_class_scores(tmp_path):
     train = write_label_text(tmp_path / "train.csv", rows)
     test = write_label_text(tmp_path / "test.csv", make_rows(["World", "Sports"], 3, 1))
     split, texts, labels = bench.read_train_test(train, test)
-    scores, *_ = bench.class_scores("tfidf", split.texts, split.labels, texts, 4)
+    scores = baselines.run_model("tfidf", split.texts, split.labels, texts, 4).scores
     assert scores.shape == (6, 4) and np.isinf(scores[:, 2:]).all()  # classes never trained
     result = bench.benchmark_news(train, test, "minilm+tfidf", max_train=8, max_length=16, epochs=1)
     assert result["accuracy"] == 1.0  # TF-IDF alone is perfect here; the average keeps it
     assert "ensemble" in result["details"] and result["train_examples"] == 8
+
+
+# ---------------------------------------------------------------- options and --out (issue 22)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--max-length", "0"), ("--max-length", "-3"), ("--epochs", "0"), ("--epochs", "-1"),
+    ("--max-train", "0"), ("--time-budget-s", "0"), ("--time-budget-s", "-5"),
+    ("--time-budget-s", "nan"), ("--time-budget-s", "inf"), ("--threads", "0"), ("--seed", "-1"),
+])
+@pytest.mark.parametrize("model", ["bilstm", "minilm", "tfidf"])
+def test_every_numeric_option_is_refused_before_anything_trains(ag_files, capsys, monkeypatch,
+                                                                 option, value, model):
+    from bigmodel_lib import baselines as runners
+
+    monkeypatch.setattr(runners, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr(bench, "read_train_test", lambda *a, **k: pytest.fail("read the files"))
+    train, test = ag_files
+    code = bench.main(["news", "--train", str(train), "--test", str(test), "--model", model,
+                       option, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("bench: error: ")
+    assert option in err[0]
+
+
+@pytest.mark.parametrize("field, value", [("max_length", 0), ("epochs", 0), ("lr", -1.0),
+                                          ("dropout", "0.1"), ("batch_size", True),
+                                          ("warmup", -0.1), ("freeze_layers", -1)])
+def test_model_configs_validate_every_number_in_one_place(field, value):
+    from dataclasses import replace
+
+    for make in (lambda: baselines.make_config("bilstm"), lambda: baselines.make_config("minilm")):
+        config = make()
+        if not hasattr(config, field):
+            continue
+        with pytest.raises((ValueError, TypeError), match=field):
+            replace(config, **{field: value})
+
+
+def test_bilstm_max_length_below_one_is_refused_by_the_config():
+    with pytest.raises(ValueError, match="max_length must be a positive integer"):
+        baselines.make_config("bilstm", max_length=0)
+    with pytest.raises(ValueError, match="max_length must be >= 3"):
+        baselines.make_config("minilm", max_length=2)
+
+
+def _tfidf_args(train, test, out):
+    return ["news", "--train", str(train), "--test", str(test), "--model", "tfidf", "--out", str(out)]
+
+
+@pytest.mark.parametrize("which", ["train", "test", "train via ..", "test via a symlink"])
+def test_out_that_is_an_input_is_refused_and_the_input_kept(ag_files, tmp_path, capsys, which):
+    train, test = ag_files
+    before = {train: train.read_bytes(), test: test.read_bytes()}
+    target = {"train": train, "test": test,
+              "train via ..": tmp_path / "sub" / ".." / train.name}.get(which)
+    if which == "test via a symlink":
+        target = tmp_path / "link.csv"
+        target.symlink_to(test)
+    (tmp_path / "sub").mkdir(exist_ok=True)
+    assert bench.main(_tfidf_args(train, test, target)) == 2
+    err = capsys.readouterr().err
+    assert "bench: error: --out" in err and "input file" in err
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_out_that_cannot_be_written_fails_before_training(ag_files, tmp_path, capsys, monkeypatch):
+    from bigmodel_lib import baselines as runners
+
+    monkeypatch.setattr(runners, "run_model", lambda *a, **k: pytest.fail("trained anyway"))
+    train, test = ag_files
+    (tmp_path / "folder").mkdir()
+    for out in (tmp_path / "folder", train / "results.json"):
+        assert bench.main(_tfidf_args(train, test, out)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("bench: error: --out")
+
+
+def test_out_is_written_atomically(ag_files, tmp_path, monkeypatch):
+    train, test = ag_files
+    out = tmp_path / "r.json"
+    out.write_text("old results\n")
+    real_replace = os.replace
+    seen = []
+
+    def spy(src, dst):
+        seen.append((Path(src).parent, Path(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(bench.os, "replace", spy)
+    assert bench.main(_tfidf_args(train, test, out)) == 0
+    assert seen == [(tmp_path, out.resolve())]
+    assert json.loads(out.read_text())["accuracy"] == 1.0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -1,3 +1,5 @@
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -10,7 +12,9 @@ from bigmodel_lib.bilstm import (
     masked_max,
     masked_mean,
 )
-from bigmodel_lib.text import pad_sequences
+from bigmodel_lib.text import (
+    pad_sequences,
+)
 
 
 def model_for_test(pooling="max", **kwargs):
@@ -156,7 +160,121 @@ def test_bad_inputs(args, error, message):
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"hidden_dim": 0}, "hidden_dim must be a positive integer"),
     ({"pad_id": 40}, "pad_id 40 must be a token id"),
+    ({"dropout": "0.1"}, r"dropout must be in \[0, 1\), got '0.1' \(a str\)"),
+    ({"dropout": True}, r"dropout must be in \[0, 1\), got True \(a bool\)"),
+    ({"num_classes": True}, r"num_classes must be a positive integer, got True \(a bool\)"),
+    ({"embed_dim": 64.0}, "embed_dim must be a positive integer"),
 ])
 def test_bad_settings(kwargs, message):
+    kwargs = {"num_classes": 4, **kwargs}
     with pytest.raises(ValueError, match=message):
-        BiLSTMClassifier(40, 4, **kwargs)
+        BiLSTMClassifier(40, **kwargs)
+
+
+def test_numpy_integers_are_accepted_as_sizes():
+    model = BiLSTMClassifier(np.int64(40), np.int32(4), np.int64(8), hidden_dim=np.int16(8))
+    assert model.head.out_features == 4
+
+
+# ================================ independent review (was tests/test_review_text.py)
+# Review of issue 10's text pipeline and BiLSTM as an independent tester: tokenizer,
+# vocabulary, padding / truncation, the length-aware batcher and the masked BiLSTM.
+
+
+# ------------------------------------------------------------------ the BiLSTM
+
+
+def make_model(pooling="max", **kwargs):
+    torch.manual_seed(0)
+    return BiLSTMClassifier(30, 4, 8, 6, pooling=pooling, **kwargs).eval()
+
+
+BATCH = [[5, 6, 7, 8], [9], [10, 11]]
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+def test_output_does_not_depend_on_padding(pooling):
+    model = make_model(pooling)
+    ids, lengths = pad_sequences(BATCH)
+    out = model(ids, lengths)
+    wide = torch.cat([ids, torch.zeros(3, 7, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(model(wide, lengths), out)
+    torch.testing.assert_close(model(wide), out)  # lengths inferred from the padding
+    for row, seq in enumerate(BATCH):  # each text alone, without any padding
+        torch.testing.assert_close(model(torch.tensor([seq]))[0], out[row])
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+def test_batch_of_one_and_sequences_of_length_one(pooling):
+    model = make_model(pooling)
+    single = model(torch.tensor([[7]]))
+    assert single.shape == (1, 4) and torch.isfinite(single).all()
+    torch.testing.assert_close(model(torch.tensor([[7, 0, 0, 0]])), single)
+    torch.testing.assert_close(model(torch.tensor([[7, 9, 9]]), torch.tensor([1])), single)
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "last"])
+def test_an_all_padding_row_is_read_as_an_empty_text_and_leaves_other_rows_alone(pooling):
+    model = make_model(pooling)
+    ids, lengths = pad_sequences([[5, 6, 7], []])
+    out = model(ids, lengths)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[0], model(torch.tensor([[5, 6, 7]]))[0])
+    torch.testing.assert_close(out[1], model(torch.tensor([[0]]))[0])
+    # length 0 means empty, whatever ids the row holds
+    torch.testing.assert_close(model(torch.tensor([[5, 6, 7]]), torch.tensor([0]))[0], out[1])
+
+
+def test_gradients_reach_every_parameter_but_the_padding_vector():
+    torch.manual_seed(0)
+    model = BiLSTMClassifier(30, 4, 8, 6, num_layers=2, dropout=0.1)
+    ids, lengths = pad_sequences(BATCH)
+    loss = torch.nn.functional.cross_entropy(model(ids, lengths), torch.tensor([0, 1, 2]))
+    loss.backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+    assert model.embedding.weight.grad[0].abs().sum() == 0  # <pad> never learns
+
+
+def test_a_few_steps_fit_a_tiny_task():
+    torch.manual_seed(0)
+    seqs = [[2, 3, 2], [3, 2], [2, 2, 2, 3], [4, 5], [5, 4, 5, 5], [4, 4]]
+    labels = torch.tensor([0, 0, 0, 1, 1, 1])
+    ids, lengths = pad_sequences(seqs)
+    model = BiLSTMClassifier(6, 2, 8, 8, dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    first = None
+    for _ in range(30):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(ids, lengths), labels)
+        first = loss.item() if first is None else first
+        loss.backward()
+        opt.step()
+    assert loss.item() < first / 5
+    assert torch.equal(model.eval()(ids, lengths).argmax(1), labels)
+
+
+@pytest.mark.parametrize(("ids", "lengths", "error"), [
+    (torch.tensor([[1.0, 2.0]]), None, TypeError),
+    ([[1, 2]], None, TypeError),
+    (torch.tensor([1, 2]), None, ValueError),
+    (torch.zeros(0, 3, dtype=torch.long), None, ValueError),
+    (torch.tensor([[1, 30]]), None, ValueError),
+    (torch.tensor([[1, -1]]), None, ValueError),
+    (torch.tensor([[1, 2]]), torch.tensor([3]), ValueError),
+    (torch.tensor([[1, 2]]), torch.tensor([-1]), ValueError),
+    (torch.tensor([[1, 2]]), torch.tensor([2, 2]), ValueError),
+    (torch.tensor([[1, 2]]), torch.tensor([1.5]), TypeError),
+])
+def test_bad_model_inputs(ids, lengths, error):
+    with pytest.raises(error):
+        make_model()(ids, lengths)
+
+
+@pytest.mark.parametrize("kwargs", [{"vocab_size": 0}, {"num_classes": 0}, {"embed_dim": 2.5},
+                                    {"dropout": 1.0}, {"pooling": "sum"}, {"pad_id": 30}])
+def test_bad_model_settings(kwargs):
+    settings = {"vocab_size": 30, "num_classes": 4, **kwargs}
+    with pytest.raises(ValueError):
+        BiLSTMClassifier(**settings)

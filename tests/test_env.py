@@ -1,9 +1,12 @@
 import random
+import sys
+import types
 
 import numpy as np
 import pytest
 import torch
 
+import bigmodel_lib as bml
 from bigmodel_lib import env
 
 
@@ -101,3 +104,92 @@ def test_environment_report_flags_missing_data(monkeypatch, tmp_path, capsys):
     for name in env.NEWS_FILES:
         (tmp_path / name).write_text('"1","t","d"\n')
     assert env.environment_report(verbose=False)["bundled news corpus"][0]
+
+
+# ================================ independent review (was tests/test_review_foundation.py)
+# Review of the foundation (issue 2): env, checks, plots, progress, called the ways a reader
+# of their documentation would call them, bad inputs included.
+
+
+# --------------------------------------------------------------------------- env
+
+@pytest.mark.parametrize("seed", [np.int64(7), np.uint32(7), 2**63, 2**64 - 1])
+def test_seed_everything_accepts_any_integer_torch_accepts(seed):
+    assert env.seed_everything(seed) == int(seed) and type(env.seed_everything(seed)) is int
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    env.seed_everything(seed)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+@pytest.mark.parametrize("bad", [2**64, -1, 3.0, np.float64(3), "3", None, True])
+def test_seed_everything_rejects_what_it_cannot_seed_with_a_clear_message(bad):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        env.seed_everything(bad)
+
+
+@pytest.mark.parametrize("prefer", ["cpu", "CPU", " cpu ", torch.device("cpu")])
+def test_get_device_accepts_the_usual_spellings(prefer):
+    assert env.get_device(prefer) == torch.device("cpu")
+
+
+def test_get_device_with_an_index_or_unavailable_hardware(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for prefer in ("cuda", "cuda:0", torch.device("cuda"), "mps"):
+        with pytest.raises(ValueError, match="not available"):
+            env.get_device(prefer)
+    for prefer in ("tpu", "", "gpu", 3.5):
+        with pytest.raises(ValueError, match="unknown device"):
+            env.get_device(prefer)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert env.get_device("cuda") == torch.device("cuda")
+    assert env.get_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ValueError, match="not available"):
+        env.get_device("cuda:2")
+    assert env.get_device().type == "cuda"
+
+
+@pytest.mark.parametrize("value, expected", [("GPU", "gpu"), (" default\n", "default")])
+def test_profile_is_read_case_and_space_insensitively(monkeypatch, value, expected):
+    monkeypatch.setenv("BIGMODEL_PROFILE", value)
+    assert env.get_profile() == expected
+    assert env.pick(default="small", gpu="big") == ("big" if expected == "gpu" else "small")
+
+
+@pytest.mark.parametrize("value", ["cuda", "cpu", "default,gpu", "0"])
+def test_unknown_profile_names_both_allowed_values(monkeypatch, value):
+    monkeypatch.setenv("BIGMODEL_PROFILE", value)
+    with pytest.raises(ValueError, match="allowed values are default, gpu"):
+        env.get_profile()
+    with pytest.raises(ValueError):
+        env.pick(default=1, gpu=2)
+
+
+def test_blank_profile_means_automatic(monkeypatch):
+    monkeypatch.setenv("BIGMODEL_PROFILE", "  ")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert env.get_profile() == "default" and not env.network_allowed()
+
+
+def test_pick_returns_the_very_object(monkeypatch):
+    monkeypatch.setenv("BIGMODEL_PROFILE", "default")
+    sizes = {"rows": 2000}
+    assert env.pick(default=sizes, gpu=None) is sizes
+
+
+def test_in_colab_from_the_imported_module(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert env.in_colab() is False
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert env.in_colab() is True
+
+
+def test_the_foundation_is_one_import_away():
+    for name in ("check", "setup", "seed_everything", "get_device", "get_profile", "in_colab",
+                 "pick", "network_allowed", "PROFILES"):
+        assert hasattr(bml, name), name
+    assert bml.PROFILES == ("default", "gpu")
+    device = bml.setup(seed=3, quiet=True)
+    assert isinstance(device, torch.device)

@@ -1,8 +1,13 @@
+import warnings
+
 import matplotlib
+import numpy as np
 import pytest
+import torch
 
 from bigmodel_lib import plots
 from bigmodel_lib.plots import LivePlot, plot_curves
+from bigmodel_lib.progress import progress
 
 
 def test_no_frontend_draws_nothing_until_close(monkeypatch):
@@ -98,7 +103,64 @@ def test_live_frontend_is_false_in_tests_and_scripts(monkeypatch):
 
 
 def test_progress_is_a_tqdm_bar():
-    from bigmodel_lib.progress import progress
 
     bar = progress(range(3), desc="x")
     assert list(bar) == [0, 1, 2]
+
+
+# ================================ independent review (was tests/test_review_foundation.py)
+# Review of the foundation (issue 2): env, checks, plots, progress, called the ways a reader
+# of their documentation would call them, bad inputs included.
+
+
+# --------------------------------------------------------------------------- plots
+
+def test_live_plot_takes_tensors_and_numpy_scalars_without_warnings():
+    plot = LivePlot(live=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot.update(torch.tensor(0), loss=torch.tensor(1.5, requires_grad=True) * 2)
+        plot.update(np.int64(1), loss=np.float32(0.5))
+    xs, ys = plot.history["loss"]
+    assert xs == [0.0, 1.0] and ys == [3.0, 0.5]
+    assert all(type(v) is float for v in xs + ys)
+    plot.close()
+
+
+def test_live_plot_rejects_non_numbers_and_keeps_its_history_whole():
+    plot = LivePlot(live=False)
+    plot.update(0, train=1.0, val=2.0)
+    with pytest.raises(TypeError, match="val must be a number"):
+        plot.update(1, train=0.5, val="0.7")
+    with pytest.raises(ValueError, match="one-element tensor, got a value of shape"):
+        plot.update(1, train=0.5, val=torch.ones(3))
+    with pytest.raises(TypeError, match="step must be a number"):
+        plot.update("1", train=0.5)
+    assert plot.history == {"train": ([0.0], [1.0]), "val": ([0.0], [2.0])}
+    fig = plot.close()
+    ax = fig.axes[0]
+    assert ax.get_title() == "Training curves" and ax.get_legend() is not None
+
+
+def test_live_plot_without_steps_counts_each_curve_and_labels_the_figure():
+    plot = LivePlot("Gradient descent", xlabel="iteration", ylabel="f(x)", live=False, logy=True)
+    for value in (8.0, 4.0, 2.0):
+        plot.update(loss=value)
+    fig = plot.close()
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_xdata()) == [0, 1, 2]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("Gradient descent", "iteration",
+                                                                  "f(x)")
+    assert ax.get_yscale() == "log"
+    assert plot.close() is not fig  # closing twice is harmless and still returns a figure
+
+
+def test_plot_curves_takes_lists_arrays_and_tensors_and_rejects_other_inputs():
+    ax = plot_curves({"train": [3, 2, 1], "val": np.array([3.5, 2.5, 2.0]),
+                      "test": torch.tensor([4.0, 3.0, 2.5])}, title="Loss", logy=True)
+    assert [line.get_label() for line in ax.lines] == ["train", "val", "test"]
+    assert ax.get_xlabel() == "epoch" and ax.get_yscale() == "log"
+    with pytest.raises(TypeError, match="dict of named curves"):
+        plot_curves([3, 2, 1], title="Loss")
+    with pytest.raises(ValueError, match="at least one"):
+        plot_curves({}, title="Loss")
