@@ -78,6 +78,7 @@ from bigmodel_lib.news import read_news_csv
 from bigmodel_lib.speed import accumulated_step, activation_bytes, set_checkpointing, time_per_call
 from bigmodel_lib.text import Vocabulary
 from bigmodel_lib.text import tokenize as words
+from bigmodel_lib.train import fit
 
 REPO = Path(bml.__file__).resolve().parents[1]
 NEWS = REPO / "data" / "news"
@@ -86,7 +87,7 @@ if device.type == "cpu":
 # The profile picks the sizes: a 2-core laptop gets short runs on the bundled corpus,
 # a GPU longer ones. Low precision: bf16 on a CPU, fp16 + GradScaler on a GPU.
 LOW = "fp16" if device.type == "cuda" else "bf16"
-STEPS = bml.pick(default=16, gpu=200)      # fine-tuning steps per run
+STEPS = bml.pick(default=12, gpu=200)      # fine-tuning steps per run
 BATCH = bml.pick(default=16, gpu=64)       # examples per step
 MAX_LEN = bml.pick(default=32, gpu=128)    # tokens per text
 FIGURES = {}                               # every figure measured here, for the table at the end
@@ -380,14 +381,22 @@ FIGURES[f"accumulation {K} x 4: time ratio vs one batch of 16"] = tk / t1
 FIGURES[f"accumulation {K} x 4: activation memory ratio"] = mk / m1
 
 # %% [markdown]
-# In a training loop, `fit` does the same with `fit(..., accumulate=k)` (chapter 05's
-# loop; learning-rate schedulers then count optimizer steps, not micro-batches):
-#
-# ```python
-# # needs fit(accumulate=...) from chapter 05's library (bigmodel_lib.train)
-# fit(model, loader_of_micro_batches, F.cross_entropy, optimizer, epochs=1, accumulate=4)
-# ```
-#
+# In a training loop, chapter 05's `fit` does the same with `fit(..., accumulate=k)`
+# (learning-rate schedulers then count optimizer steps, not micro-batches). Two epochs
+# of SGD on 64 rows: micro-batches of 8 with `accumulate=4` against batches of 32:
+
+# %% tags=["nbval-ignore-output"]
+# fit(..., accumulate=k): gradient accumulation inside chapter 05's training loop
+fx, fy = torch.randn(64, 5, dtype=torch.float64), torch.randint(0, 3, (64,))
+ends = {}
+for batch_size, k in ((32, 1), (8, 4)):
+    net = copy.deepcopy(small)
+    fit(net, (fx, fy), F.cross_entropy, torch.optim.SGD(net.parameters(), lr=0.5), epochs=2,
+        batch_size=batch_size, accumulate=k, shuffle=False, live_plot=False, progress=False)
+    ends[k] = torch.cat([p.detach().flatten() for p in net.parameters()])
+bml.check(ends[4], ends[1], "fit(accumulate=4, batch_size=8) = fit(batch_size=32)", rtol=1e-6, atol=1e-6)
+
+# %% [markdown]
 # ## 5. Activation checkpointing
 #
 # **Activation checkpointing** (激活检查点), also called *gradient checkpointing*, keeps only
