@@ -182,7 +182,7 @@ def accumulated_step(model: nn.Module, inputs: Any, labels: torch.Tensor,
 
 
 def ddp_examples_per_s(rank: int, world_size: int, steps: int = 10, batch_per_rank: int = 64,
-                       width: int = 512) -> float:
+                       width: int = 512, device: str | None = None) -> float:
     """A ``distributed.spawn`` worker: examples/s of DDP training of an MLP (all ranks together).
 
     Each rank trains on ``batch_per_rank`` rows per step; the clock runs over ``steps``
@@ -190,14 +190,16 @@ def ddp_examples_per_s(rank: int, world_size: int, steps: int = 10, batch_per_ra
     """
     from bigmodel_lib import distributed
 
+    # ``device`` None: cuda:LOCAL_RANK under nccl, the CPU under gloo
+    on = torch.device(device) if device is not None else distributed.world().device
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, width), nn.GELU(),
-                          nn.Linear(width, 10))
+                          nn.Linear(width, 10)).to(on)
     net = distributed.wrap_ddp(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     gen = torch.Generator().manual_seed(rank)
-    x = torch.randn(batch_per_rank, width, generator=gen)
-    y = torch.randint(0, 10, (batch_per_rank,), generator=gen)
+    x = torch.randn(batch_per_rank, width, generator=gen).to(on)
+    y = torch.randint(0, 10, (batch_per_rank,), generator=gen).to(on)
 
     def step() -> None:
         opt.zero_grad()
@@ -320,8 +322,9 @@ def run(*, batch: int = 16, max_length: int = 32, steps: int = 2, ddp_steps: int
 
     # data parallel: N processes vs 1 (gloo on CPU), an MLP, examples/s
     backend = "nccl" if device.type == "cuda" and torch.cuda.device_count() >= processes else "gloo"
-    single = distributed.spawn(ddp_examples_per_s, 1, ddp_steps, backend=backend)[0]
-    many = distributed.spawn(ddp_examples_per_s, processes, ddp_steps, backend=backend)[0]
+    on = None if backend == "nccl" else "cpu"  # the baseline on the same kind of device
+    single = distributed.spawn(ddp_examples_per_s, 1, ddp_steps, 64, 512, on, backend=backend)[0]
+    many = distributed.spawn(ddp_examples_per_s, processes, ddp_steps, 64, 512, on, backend=backend)[0]
     rows.append({"technique": f"DDP {processes} processes ({backend})", "baseline": "1 process",
                  "baseline_examples_per_s": single, "technique_examples_per_s": many,
                  "speed_ratio": many / single})

@@ -123,7 +123,7 @@ def test_time_per_call_and_bad_repeats():
 
 
 def test_ddp_worker_runs_in_one_process():
-    assert speed.ddp_examples_per_s(0, 1, steps=2, batch_per_rank=8, width=16) > 0
+    assert speed.ddp_examples_per_s(0, 1, steps=2, batch_per_rank=8, width=16, device="cpu") > 0
 
 
 def test_bench_speed_command_rejects_bad_arguments(capsys):
