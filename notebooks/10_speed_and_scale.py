@@ -485,7 +485,10 @@ FIGURES["torchrun news: training speed ratio, 2 vs 1 process"] = (bench_runs[1][
 
 # %% [markdown]
 # The two runs see the same rows in a different order and grouping, so their
-# accuracies differ within noise (a few items of 240). **Multi-node** training is the
+# accuracies differ by noise: with so few training rows, another order of batches moves
+# the accuracy by several points either way (the GPU profile's longer runs narrow it).
+# The training time shows the price of two processes on two cores that other work also
+# uses. **Multi-node** training is the
 # same program started once per machine: `--nnodes` says how many machines,
 # `--node-rank` which one this is, and all meet at a **rendezvous** (汇合点) address,
 # the first node's, where they learn each other's addresses. Two "nodes" on this
@@ -581,6 +584,12 @@ FIGURES["int8 vs fp32: accuracy difference (points)"] = 100 * (acc8 - acc32)
 FIGURES["int8 vs fp32: size ratio"] = model_size_bytes(int8_model) / model_size_bytes(teacher)
 
 # %% [markdown]
+# The size falls by about a third, not by four: the word-piece table (a third of the
+# weights) stays float32. Whether int8 is also *faster* depends on the CPU's int8
+# kernels and on the cost of quantizing the inputs at every call; compare the two
+# examples/s figures of your run (a busy machine blurs them).
+
+# %% [markdown]
 # **Knowledge distillation** (知识蒸馏), from Hinton et al. (2015) [ref:hinton2015]: a small
 # *student* learns from the *teacher*'s probabilities at temperature $T$,
 # $p_T = \mathrm{softmax}(z/T)$ for logits $z$, which also say which wrong classes are
@@ -642,6 +651,15 @@ print(table.round(3).to_string())
 FIGURES["student (soft targets) test accuracy"] = students["soft targets"][0]
 FIGURES["student (hard labels) test accuracy"] = students["hard labels"][0]
 FIGURES["student vs teacher: inference speed ratio"] = students["soft targets"][1] / speed32
+
+# %% [markdown]
+# The student is about a hundred times smaller than the teacher and far faster, and
+# much less accurate: a BiLSTM trained on a few hundred rows cannot match an encoder
+# pretrained on a billion sentences. Whether the soft targets beat the hard labels
+# depends on how much the teacher knows beyond the labels and on the rows; compare the
+# two rows of your run, remembering that on 240 test items one item is 0.4 points, so
+# differences of a few points are within noise. Distillation pays most with many
+# unlabelled rows for the teacher to label.
 
 # %% [markdown]
 # ## 8. Two more optimizers: AdaGrad and RMSProp
