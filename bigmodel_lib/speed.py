@@ -246,7 +246,7 @@ def news_batch(tokenizer, n: int, max_length: int, device: torch.device | str = 
     return {k: v.to(device) for k, v in enc.items()}, labels.to(device)
 
 
-def run(*, batch: int = 16, max_length: int = 32, steps: int = 2, ddp_steps: int = 10,
+def run(*, batch: int = 16, max_length: int = 32, steps: int = 3, ddp_steps: int = 10,
         processes: int = 2, seed: int = 0) -> dict[str, Any]:
     """Measure every technique against its baseline on this machine; return the figures."""
     import copy
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "against its baseline, measured in one run.")
     parser.add_argument("--batch", type=int, default=16, help="examples per training batch")
     parser.add_argument("--max-length", type=int, default=32, help="tokens per text")
-    parser.add_argument("--steps", type=int, default=2, help="timed repeats of each measurement")
+    parser.add_argument("--steps", type=int, default=3, help="timed repeats of each measurement")
     parser.add_argument("--processes", type=int, default=2, help="data-parallel processes")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
