@@ -321,10 +321,12 @@ plt.show()
 print({b: round(v, 3) for b, v in zip(BATCHES, scaling[True], strict=True)})
 
 # %% [markdown]
-# Up to a point the curves are flat: the rule works and a bigger batch costs nothing in
-# quality. At the largest batches the learning rate is so large that the loss rises
-# (or the run diverges without warm-up), and there are also far fewer steps in the same
-# number of epochs. That is the **critical batch size** (临界批量大小) of this problem.
+# Up to a point the final loss grows only slowly with the batch (part of that is the
+# fewer steps in the same number of epochs): the rule works, and a bigger batch costs
+# little in quality. At the largest batch the learning rate is so large that the loss
+# jumps; compare the two curves to see what warm-up changes. The batch size past which
+# the rule stops working is the
+# **critical batch size** (临界批量大小) of this problem.
 #
 # ## 4. Gradient accumulation
 #
