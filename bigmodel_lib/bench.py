@@ -248,6 +248,10 @@ def format_report(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["speed"]:  # chapter 10: python -m bigmodel_lib.bench speed [--out FILE]
+        from bigmodel_lib.speed import main as speed_main
+        return speed_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bigmodel_lib.bench",
                                      description="Benchmarks of the course's models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -267,12 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     news.add_argument("--threads", type=int, default=None,
                       help="torch CPU threads (default: torch's, one per core)")
     news.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    commands.add_parser("speed", help="chapter 10's speed ratios (bigmodel_lib.speed)")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 
 
 def _news(args: argparse.Namespace) -> int:
     """The ``news`` subcommand."""
+    from bigmodel_lib.distributed import init_from_env  # chapter 10: torchrun -m bigmodel_lib.bench
+    here = init_from_env()
     try:
         out = None if args.out is None else check_out(args.out, [args.train, args.test])
         result = benchmark_news(args.train, args.test, args.model, max_train=args.max_train,
@@ -282,6 +289,9 @@ def _news(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 2
+    if not here.is_main:  # rank 0 alone prints and writes the results
+        return 0
+    result["processes"] = here.world_size
     print(format_report(result))
     if out is not None:
         write_atomically(out, json.dumps(result, indent=2, default=str) + "\n")

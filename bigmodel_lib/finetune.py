@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -357,6 +357,8 @@ def finetune(
     if config.dropout is not None:
         set_dropout(model, config.dropout)
     data = tokenize(tokenizer, texts, labels, max_length=config.max_length)
+    # chapter 10: under torchrun each process trains on its share, with DDP averaging gradients
+    data, train_model, config = _data_parallel(model, data, config, seed)
     loader = text_loader(data, config.batch_size, shuffle=True, seed=seed)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -366,9 +368,30 @@ def finetune(
     if val is not None:
         val_set = tokenize(tokenizer, val[0], val[1], max_length=config.max_length)
         val_data = text_loader(val_set, config.eval_batch_size, shuffle=False)
-    history = fit(model, loader, nn.functional.cross_entropy, optimizer, config.epochs,
+    history = fit(train_model, loader, nn.functional.cross_entropy, optimizer, config.epochs,
                   val_data=val_data, device=device, scheduler=scheduler,
                   scheduler_interval="step", grad_clip=config.grad_clip, amp=amp, seed=seed,
                   time_budget_s=config.time_budget_s, live_plot=live_plot, progress=progress)
-    history.examples_seen = loader.collate_fn.examples
+    history.examples_seen = loader.collate_fn.examples * _world_size()
     return history
+
+
+def _world_size() -> int:
+    from bigmodel_lib.distributed import world
+
+    return world().world_size
+
+
+def _data_parallel(model: nn.Module, data: TokenizedTexts, config: FinetuneConfig, seed: int):
+    """Chapter 10: (this process's share, the model to train, the config) under torchrun;
+    ``(data, model, config)`` unchanged in a single process."""
+    from bigmodel_lib import distributed
+
+    if distributed.world().world_size == 1:
+        return data, model, config
+    if config.time_budget_s is not None:
+        # each process would stop at its own step, and the others wait for it forever
+        distributed.print0(f"data-parallel run: the {config.time_budget_s:g} s time budget is "
+                           "not used (the processes must stop at the same step)")
+        config = replace(config, time_budget_s=None)
+    return distributed.shard(data, seed=seed), distributed.wrap_ddp(model), config

@@ -354,3 +354,173 @@ def plot_paths(
     if paths or minimum is not None:
         ax.legend(loc="best", fontsize=8)
     return ax
+
+
+# --------------------------------------------------------------------------- chapter 10
+# AdaGrad and RMSProp: the two adaptive methods Adam grew out of (chapter 10 compares
+# them with SGD and Adam on a chapter 03 surface).
+
+
+class Adagrad(_Validated):
+    """AdaGrad: each weight's step shrinks with the sum of its squared gradients (Duchi et al., 2011).
+
+    Per parameter, at step t (starting at 1), with gradient g::
+
+        g ← g + λ·θ                        (only when weight_decay = λ > 0)
+        η_t = η / (1 + (t − 1)·δ)          (δ = lr_decay; 0 keeps η fixed)
+        s ← s + g²                         sum of all squared gradients so far (starts at s₀)
+        θ ← θ − η_t·g / (√s + ε)
+
+    A weight with large gradients gets small steps and a rarely-updated one keeps large
+    steps; but s only grows, so every step size decays towards zero (RMSProp fixes this).
+    Matches ``torch.optim.Adagrad``. See chapter 10.
+
+    Args:
+        params: an iterable of tensors or of parameter-group dicts.
+        lr: learning rate η > 0.
+        lr_decay: δ >= 0.
+        weight_decay: λ >= 0, added to the gradient as λ·θ.
+        initial_accumulator_value: s₀ >= 0, the starting value of the sum.
+        eps: ε > 0 (keeps the division finite).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        _check_lr(group["lr"])
+        _args.real("lr_decay", group["lr_decay"], minimum=0)
+        _check_weight_decay(group["weight_decay"])
+        _args.real("initial_accumulator_value", group["initial_accumulator_value"], minimum=0)
+        _check_eps(group["eps"])
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = _gradient(p, "Adagrad")
+                state = self.state[p]
+                if not state:
+                    state["step"] = torch.tensor(0.0)
+                    state["sum"] = torch.full_like(p, group["initial_accumulator_value"],
+                                                   memory_format=torch.preserve_format)
+                state["step"] += 1
+                t = float(state["step"])
+                if wd != 0:
+                    g = g.add(p, alpha=wd)                       # g ← g + λ·θ
+                lr_t = lr / (1 + (t - 1) * decay)                # η_t = η / (1 + (t − 1)·δ)
+                s = state["sum"]
+                s.addcmul_(g, g, value=1)                        # s ← s + g²
+                p.addcdiv_(g, s.sqrt().add_(eps), value=-lr_t)   # θ ← θ − η_t·g / (√s + ε)
+        return loss
+
+
+class RMSprop(_Validated):
+    """RMSProp: divide by a running root-mean-square of the gradients (Hinton, 2012).
+
+    Per parameter, with gradient g::
+
+        g ← g + λ·θ                        (only when weight_decay = λ > 0)
+        v ← α·v + (1 − α)·g²               running mean of g² (AdaGrad's sum, but forgetting)
+        m ← α·m + (1 − α)·g                (centered only: running mean of g)
+        r = √(v − m²) + ε  (centered)  or  r = √v + ε
+        b ← μ·b + g / r,  θ ← θ − η·b      (momentum μ > 0)   or   θ ← θ − η·g / r
+
+    Matches ``torch.optim.RMSprop``. Adam is RMSProp with momentum on g instead of on
+    g / r, plus bias correction. See chapter 10.
+
+    Args:
+        params: an iterable of tensors or of parameter-group dicts.
+        lr: learning rate η > 0.
+        alpha: α in [0, 1): how slowly the mean of g² forgets.
+        eps: ε > 0.
+        weight_decay: λ >= 0, added to the gradient as λ·θ.
+        momentum: μ in [0, 1).
+        centered: divide by the running standard deviation instead of the RMS.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        _check_lr(group["lr"])
+        _args.real("alpha", group["alpha"], minimum=0, below=1, expected="in [0, 1)")
+        _check_eps(group["eps"])
+        _check_weight_decay(group["weight_decay"])
+        _args.real("momentum", group["momentum"], minimum=0, below=1, expected="in [0, 1)")
+        _args.flag("centered", group["centered"])
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            wd, mu = group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = _gradient(p, "RMSprop")
+                state = self.state[p]
+                if not state:
+                    state["step"] = torch.tensor(0.0)
+                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    if mu > 0:
+                        state["momentum_buffer"] = torch.zeros_like(
+                            p, memory_format=torch.preserve_format)
+                    if group["centered"]:
+                        state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+                if wd != 0:
+                    g = g.add(p, alpha=wd)                               # g ← g + λ·θ
+                v = state["square_avg"]
+                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)            # v ← α·v + (1 − α)·g²
+                if group["centered"]:
+                    m = state["grad_avg"]
+                    m.lerp_(g, 1 - alpha)                                # m ← α·m + (1 − α)·g
+                    r = v.addcmul(m, m, value=-1).sqrt_().add_(eps)      # r = √(v − m²) + ε
+                else:
+                    r = v.sqrt().add_(eps)                               # r = √v + ε
+                if mu > 0:
+                    b = state["momentum_buffer"]
+                    b.mul_(mu).addcdiv_(g, r)                            # b ← μ·b + g / r
+                    p.add_(b, alpha=-lr)                                 # θ ← θ − η·b
+                else:
+                    p.addcdiv_(g, r, value=-lr)                          # θ ← θ − η·g / r
+        return loss
+
+
+__all__ += ["Adagrad", "RMSprop"]
+OPTIMIZERS.update({"adagrad": Adagrad, "rmsprop": RMSprop})

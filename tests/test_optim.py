@@ -298,7 +298,7 @@ def test_optimize_2d_zero_steps_and_divergence():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(optimizer="rmsprop"), ValueError, "unknown optimizer"),
+    (dict(optimizer="lion"), ValueError, "unknown optimizer"),
     (dict(optimizer=3), TypeError, "optimizer"),
     (dict(optimizer="sgd"), ValueError, "learning rate"),
     (dict(start=(1.0, 2.0, 3.0)), ValueError, "start"),
@@ -331,6 +331,88 @@ def test_public_names():
         assert hasattr(optim, name)
 
 
+# --------------------------------------------------------------------------- chapter 10: AdaGrad, RMSProp
+
+CH10_CONFIGS = [
+    (optim.Adagrad, torch.optim.Adagrad, dict()),
+    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.05, lr_decay=1e-2, weight_decay=1e-2)),
+    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.02, initial_accumulator_value=0.1, eps=1e-6)),
+    (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-3)),
+    (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-3, alpha=0.9, momentum=0.9, weight_decay=1e-2)),
+    (optim.RMSprop, torch.optim.RMSprop, dict(lr=5e-4, centered=True, eps=1e-6)),
+    (optim.RMSprop, torch.optim.RMSprop, dict(lr=5e-4, centered=True, momentum=0.5)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, hyper", CH10_CONFIGS,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CH10_CONFIGS)])
+def test_adagrad_rmsprop_match_torch_step_for_step(ours, theirs, hyper):
+    test_matches_torch_step_for_step(ours, theirs, hyper)
+
+
+def test_adagrad_rmsprop_defaults_and_registry():
+    p = [torch.zeros(2, requires_grad=True)]
+    assert optim.Adagrad(p).defaults == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                                             initial_accumulator_value=0.0, eps=1e-10)
+    assert optim.RMSprop(p).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                                             momentum=0.0, centered=False)
+    assert optim.OPTIMIZERS["adagrad"] is optim.Adagrad and optim.OPTIMIZERS["rmsprop"] is optim.RMSprop
+    assert {"Adagrad", "RMSprop"} <= set(optim.__all__)
+
+
+@pytest.mark.parametrize("ours, hyper", [
+    (optim.Adagrad, dict(lr=0.05, initial_accumulator_value=0.1)),
+    (optim.RMSprop, dict(lr=1e-3, momentum=0.9, centered=True)),
+])
+def test_adagrad_rmsprop_checkpoints_load_into_torch(ours, hyper):
+    # a checkpoint of ours continues exactly in torch.optim (same state names)
+    data = list(batches(60))
+    model_a = make_mlp()
+    opt_a = ours(model_a.parameters(), **hyper)
+    train(model_a, opt_a, data[:30])
+    model_b = copy.deepcopy(model_a)
+    opt_b = getattr(torch.optim, ours.__name__)(model_b.parameters(), **hyper)
+    opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))
+    train(model_a, opt_a, data[30:])
+    train(model_b, opt_b, data[30:])
+    for p, q in zip(model_a.parameters(), model_b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9)
+
+
+def test_adagrad_first_step_is_lr_times_sign():
+    # s = g² after one step, so θ moves by η·g/|g| = η·sign(g) (up to ε)
+    w = torch.tensor([3.0, -1e-3, 50.0], dtype=torch.float64, requires_grad=True)
+    opt = optim.Adagrad([w], lr=0.1)
+    (w * torch.tensor([2.0, -5.0, 0.01], dtype=torch.float64)).sum().backward()
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.9, -1e-3 + 0.1, 49.9], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: optim.Adagrad(P, lr=0), "lr"),
+    (lambda: optim.Adagrad(P, lr_decay=-1), "lr_decay"),
+    (lambda: optim.Adagrad(P, initial_accumulator_value=-0.1), "initial_accumulator_value"),
+    (lambda: optim.Adagrad(P, eps=0), "eps"),
+    (lambda: optim.Adagrad(P, weight_decay=-1), "weight_decay"),
+    (lambda: optim.RMSprop(P, lr=-1), "lr"),
+    (lambda: optim.RMSprop(P, alpha=1.0), "alpha"),
+    (lambda: optim.RMSprop(P, momentum=1.0), "momentum"),
+    (lambda: optim.RMSprop(P, eps=-1), "eps"),
+])
+def test_adagrad_rmsprop_invalid_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+    with pytest.raises(TypeError, match="centered"):
+        optim.RMSprop(P, centered="yes")
+
+
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop"])
+def test_optimize_2d_knows_adagrad_and_rmsprop(name):
+    path = optimize_2d(quadratic, (2.0, 1.0), name, steps=50, lr=0.1)
+    torch_path = optimize_2d(quadratic, (2.0, 1.0), getattr(torch.optim, optim.OPTIMIZERS[name].__name__),
+                             steps=50, lr=0.1)
+    np.testing.assert_allclose(path, torch_path, rtol=1e-12, atol=1e-12)
+    assert np.linalg.norm(path[-1]) < np.linalg.norm(path[0])
 # ================================ independent review (was tests/test_review_optim.py)
 # Review of issues 6 and 7 as an independent tester: bigmodel_lib.optim and .regularization.
 #
