@@ -38,24 +38,20 @@
 # - two more optimizers, AdaGrad and RMSProp, the ancestors of Adam.
 
 # %% tags=["nbval-ignore-output"]
-# Setup: on Colab, fetch the course and install its library (Colab's own torch is kept).
+# Setup: on Colab, fetch the course and install what Colab lacks (nothing it has is upgraded).
 import os
 import subprocess
 import sys
 
-COURSE_REPO = "https://github.com/bigmodel-course/bigmodel-course"
+COURSE_REPO = os.environ.get("BIGMODEL_COURSE_REPO", "https://github.com/bigmodel-course/bigmodel-course")
 if "google.colab" in sys.modules and not os.path.isdir("/content/bigmodel-course"):
     subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, "/content/bigmodel-course"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/bigmodel-course"], check=True)
+    subprocess.run([sys.executable, "/content/bigmodel-course/tools/colab_install.py"], check=True)
     sys.path.insert(0, "/content/bigmodel-course")
-
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 
 import bigmodel_lib as bml
 
-device = bml.setup(seed=0)
+device = bml.setup(seed=0, threads=2)
 
 # %% tags=["nbval-ignore-output"]
 import copy
@@ -65,13 +61,17 @@ import time
 from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 from torch.nn import functional as F
 
 from bigmodel_lib import distributed, economics, optim, speed
 from bigmodel_lib.bilstm import BiLSTMClassifier
 from bigmodel_lib.compress import Int8DynamicLinear, distillation_loss, model_size_bytes, quantize_dynamic_int8
+from bigmodel_lib.env import data_dir
 from bigmodel_lib.finetune import cpu_supports_bf16, freeze, set_dropout
 from bigmodel_lib.models import load_pretrained_classifier
 from bigmodel_lib.news import read_news_csv
@@ -80,10 +80,8 @@ from bigmodel_lib.text import Vocabulary
 from bigmodel_lib.text import tokenize as words
 from bigmodel_lib.train import fit
 
-REPO = Path(bml.__file__).resolve().parents[1]
-NEWS = REPO / "data" / "news"
-if device.type == "cpu":
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+REPO = Path(bml.__file__).resolve().parents[1]  # torchrun below runs from the repository
+NEWS = data_dir() / "news"
 # The profile picks the sizes: a 2-core laptop gets short runs on the bundled corpus,
 # a GPU longer ones. Low precision: bf16 on a CPU, fp16 + GradScaler on a GPU.
 LOW = "fp16" if device.type == "cuda" else "bf16"
