@@ -191,7 +191,8 @@ def environment_report(verbose: bool = True) -> dict[str, tuple[bool, str]]:
         results[name] = (bool(ok), detail)
 
     record("python >= 3.11", lambda: (sys.version_info >= (3, 11), sys.version.split()[0]))
-    for module in ("torch", "numpy", "matplotlib", "transformers", "ipywidgets", "sklearn", "tqdm"):
+    for module in ("torch", "numpy", "matplotlib", "transformers", "ipywidgets", "sklearn", "tqdm", "pandas",
+                   "opacus", "fairlearn", "captum"):  # the last three: chapter 11's references
         record(module, lambda m=module: (True, _version(m)))
 
     def widget_extension():
@@ -207,10 +208,10 @@ def environment_report(verbose: bool = True) -> dict[str, tuple[bool, str]]:
     record("device", lambda: (True, f"{get_device().type} (profile {get_profile()})"))
 
     def offline_model():
-        from bigmodel_lib.models import MINILM_SHA256, verify_minilm
+        from bigmodel_lib.models import MINILM_FILES_SHA256, verify_minilm
 
         folder = verify_minilm()
-        return True, f"{folder.name}/model.safetensors sha256 {MINILM_SHA256[:12]}... matches"
+        return True, f"{len(MINILM_FILES_SHA256)} files in {folder.name}/ match their pinned sha256"
 
     record("offline model (all-MiniLM-L6-v2)", offline_model)
 
