@@ -112,12 +112,31 @@ def network_allowed() -> bool:
     return get_profile() == "gpu"
 
 
+MAX_THREADS_ENV = "BIGMODEL_MAX_THREADS"
+
+
+def max_threads() -> int | None:
+    """The most CPU threads one notebook may use (``BIGMODEL_MAX_THREADS``), or None.
+
+    The test command sets it to 1 when two notebooks run side by side on two cores: a
+    2-thread kernel beside a busy core waits at every barrier for its descheduled second
+    thread, and chapter 08's fine-tuning ran about 20 times slower that way.
+    """
+    value = os.environ.get(MAX_THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{MAX_THREADS_ENV} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def setup(seed: int = 0, threads: int | None = None, quiet: bool = False) -> torch.device:
     """The one call in every notebook's setup cell: seed everything, set CPU threads, pick the device.
 
     ``threads`` caps torch's CPU threads when the device is the CPU (never above the
-    machine's cores): tiny models train faster on one thread than on several, which
-    spend more time handing work over than computing. ``None`` keeps torch's default.
+    machine's cores, nor above ``max_threads()``): tiny models train faster on one thread
+    than on several, which spend more time handing work over than computing. ``None``
+    keeps torch's default (capped the same way).
     Prints the profile, device and threads (unless ``quiet``) and returns the device.
     """
     if threads is not None and (not isinstance(threads, numbers.Integral) or isinstance(threads, bool)
@@ -125,8 +144,11 @@ def setup(seed: int = 0, threads: int | None = None, quiet: bool = False) -> tor
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     seed_everything(seed)
     device = get_device()
-    if threads is not None and device.type == "cpu":
-        torch.set_num_threads(min(int(threads), os.cpu_count() or 1))
+    if device.type == "cpu":
+        cap = min(os.cpu_count() or 1, max_threads() or os.cpu_count() or 1)
+        wanted = torch.get_num_threads() if threads is None else int(threads)
+        if threads is not None or wanted > cap:
+            torch.set_num_threads(min(wanted, cap))
     profile = get_profile()
     if not quiet:
         where = "Colab" if in_colab() else "local"

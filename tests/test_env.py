@@ -234,3 +234,24 @@ def test_only_env_reads_the_course_variables():
                      and re.search(r"environ(\.get)?[\[(]\s*[\"'](BIGMODEL_TESTING|BIGMODEL_AG_NEWS_DIR|CI)[\"']|"
                                    r"environ(\.get)?[\[(]\s*AG_NEWS_ENV", path.read_text()))
     assert readers == []
+
+
+@pytest.mark.parametrize(("cap", "threads", "expected"), [("1", 2, 1), ("1", None, 1), ("", 1, 1), (" 2 ", 1, 1)])
+def test_setup_threads_never_exceed_bigmodel_max_threads(monkeypatch, cap, threads, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(env.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("BIGMODEL_MAX_THREADS", cap)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        env.setup(seed=0, threads=threads, quiet=True)
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("cap", ["0", "-1", "two", "1.5"])
+def test_bad_bigmodel_max_threads_is_a_clear_error(monkeypatch, cap):
+    monkeypatch.setenv("BIGMODEL_MAX_THREADS", cap)
+    with pytest.raises(ValueError, match="BIGMODEL_MAX_THREADS must be a positive integer"):
+        env.max_threads()
