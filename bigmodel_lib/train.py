@@ -875,7 +875,7 @@ def fit(
                 raise ValueError("train_data yielded no batches in this epoch")
             if budget_hit and (r.steps_per_epoch is None or step < r.steps_per_epoch):
                 r.tracker.stop(f"time budget of {budget:g} s reached during epoch {epoch} after {step} step(s); "
-                               f"the model has every step so far, the history the {epoch - 1} complete epoch(s)"
+                               f"the model has every step so far, the history holds the {epoch - 1} complete epoch(s)"
                                + ("; so has the checkpoint, and resume=True redoes the partial one" if r.ckpt else ""))
                 break
             _end_epoch(r, epoch, tally.mean, lr_start, step, global_step, budget_hit, t_epoch, note)
