@@ -216,6 +216,7 @@ def test_ag_news_dir(monkeypatch, tmp_path):
 
 def test_setup_without_threads_keeps_torchs_setting(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("BIGMODEL_MAX_THREADS", raising=False)  # the test command caps threads at 1
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)

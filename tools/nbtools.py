@@ -255,13 +255,16 @@ def build(py: Path, timeout: int = 1800) -> None:
     notebook = nbformat.read(ipynb, as_version=4)
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)  # no "Select Kernel" dialog on opening
     nbformat.write(notebook, ipynb)
-    # Build on the data the test command uses: the real AG News rows beside the repo when
-    # they are there. NBTOOLS_KERNEL picks another kernel than the learner's python3.
+    # Build as the test command runs, so nbval finds the same outputs: the real AG News rows
+    # beside the repo when they are there, one CPU thread per kernel, and the Colab-like
+    # kernel once tests/test_colab.py has registered it (NBTOOLS_KERNEL picks another).
     os.environ["BIGMODEL_TESTING"] = "1"
+    os.environ.setdefault("BIGMODEL_MAX_THREADS", "1")
     shared_news = ROOT.parent / "shared" / "data" / "ag_news"
     if not os.environ.get("BIGMODEL_AG_NEWS_DIR") and (shared_news / "train.csv").is_file():
         os.environ["BIGMODEL_AG_NEWS_DIR"] = str(shared_news)
-    kernel = os.environ.get("NBTOOLS_KERNEL", KERNELSPEC["name"])
+    colab = (Path(sys.prefix) / "share/jupyter/kernels/bigmodel-colab/kernel.json").is_file()
+    kernel = os.environ.get("NBTOOLS_KERNEL", "bigmodel-colab" if colab else KERNELSPEC["name"])
     print(f"{py.name}: executing in kernel {kernel!r}", flush=True)
     notebook = nbformat.read(ipynb, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name=kernel,
