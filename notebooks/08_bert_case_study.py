@@ -565,8 +565,9 @@ print(f"fine-tuned encoder minus BiLSTM: {100 * (encoder_score - scores['bilstm'
 # many more rows to match it. The pretrained encoder is the only one of the three that
 # uses knowledge from outside our training rows. On a quiet 2-core machine it is the
 # most accurate of the three (the cell above printed which one won in this run: a slower
-# or busier machine spends the same budget on fewer rows), at a price: minutes of training instead of seconds, and milliseconds per item to predict
-# instead of microseconds. Which one to deploy depends on what an error costs and what a
+# or busier machine spends the same budget on fewer rows), at a price: minutes of
+# training instead of seconds, and milliseconds per item to predict instead of
+# microseconds. Which one to deploy depends on what an error costs and what a
 # CPU-second costs, the economics of chapter 01.
 #
 # ## 9. The learning-rate lesson: what $10^{-3}$ does to a pretrained encoder
