@@ -489,7 +489,9 @@ def draw_calculator(n_params=7e9, n_tokens=140e9, gpu="H100", utilization=0.4, p
     memory = training_memory(n_params, "bf16", "adam")
     gpu_gb = GPUS[gpu].memory_gb
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 2]})
+    # Constrained layout: tight_layout raised a ValueError for some slider settings.
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 2]},
+                                      layout="constrained")
     compute_landscape(left, highlight=(n_params, flops))
     left.set_title(f"{human(n_params)} parameters × {human(n_tokens)} tokens = {flops:.2g} FLOPs")
 
@@ -511,7 +513,6 @@ def draw_calculator(n_params=7e9, n_tokens=140e9, gpu="H100", utilization=0.4, p
     fig.suptitle(f"{duration(hours, 'GPU-')} on {gpu} at {utilization:.0%} → {duration(days * 24)} on "
                  f"{n_gpus} × {gpu} → \\${cost:,.{0 if cost >= 100 else 2}f} at \\${price:.2f}/GPU-hour",
                  fontweight="bold")
-    fig.tight_layout()
     plt.show()
 
 
