@@ -245,21 +245,26 @@ def _move_slider(page, index: int) -> None:
             handle.press("ArrowLeft")
 
 
+def _open_and_run_all(page, url: str, token: str, name: str) -> None:
+    """Open notebook ``name`` in JupyterLab, clear its saved outputs, run all cells, wait for them."""
+    page.goto(f"{url}/lab/tree/{name}?reset&token={token}", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    time.sleep(2)  # Run All queues the cells until the kernel is ready
+    # Saved outputs carry execution counts: clear them so only this run's counts show.
+    page.get_by_role("menuitem", name="Edit", exact=True).click()
+    page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    _wait_until_all_cells_ran(page, RUN_TIMEOUT_S)
+
+
 @pytest.mark.parametrize("notebook", widget_notebooks(), ids=lambda p: p.stem)
 def test_widgets_render_and_redraw(lab, browser, notebook):
     url, token = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{url}/lab/tree/{notebook.name}?reset&token={token}", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        time.sleep(2)  # Run All queues the cells until the kernel is ready
-        # Saved outputs carry execution counts: clear them so only this run's counts show.
-        page.get_by_role("menuitem", name="Edit", exact=True).click()
-        page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        _wait_until_all_cells_ran(page, RUN_TIMEOUT_S)
+        _open_and_run_all(page, url, token, notebook.name)
         page.wait_for_selector(".jp-Notebook .widget-slider .noUi-handle", timeout=60_000)
 
         sliders = [s for s in _widget_images(page) if s["src"]]
@@ -297,14 +302,7 @@ def test_glossary_search_typed_in_chinese(lab, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{url}/lab/tree/13_appendix.ipynb?reset&token={token}", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        time.sleep(2)  # Run All queues the cells until the kernel is ready
-        page.get_by_role("menuitem", name="Edit", exact=True).click()
-        page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        _wait_until_all_cells_ran(page, RUN_TIMEOUT_S)
+        _open_and_run_all(page, url, token, "13_appendix.ipynb")
         box = page.locator(".jp-Notebook .widget-text input").first
         box.wait_for(timeout=60_000)
         box.scroll_into_view_if_needed()
